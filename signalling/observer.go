@@ -97,12 +97,12 @@ type CallInfo struct {
 type IgnoreReason string
 
 const (
-	IgnoreNotForUs       IgnoreReason = "not_for_us"       // invitee is another user
-	IgnoreExpired        IgnoreReason = "expired"          // not live long enough to answer
-	IgnoreEndedInBatch   IgnoreReason = "ended_in_batch"   // answered, rejected or hung up in the same sync batch
-	IgnorePolicy         IgnoreReason = "policy"           // the ring policy said no (e.g. a public room)
-	IgnoreGlareLoser     IgnoreReason = "glare"            // crossed with our own call, which survives
-	IgnoreAlreadyHandled IgnoreReason = "already_handled"  // a call we know already
+	IgnoreNotForUs       IgnoreReason = "not_for_us"      // invitee is another user
+	IgnoreExpired        IgnoreReason = "expired"         // not live long enough to answer
+	IgnoreEndedInBatch   IgnoreReason = "ended_in_batch"  // answered, rejected or hung up in the same sync batch
+	IgnorePolicy         IgnoreReason = "policy"          // the ring policy said no (e.g. a public room)
+	IgnoreGlareLoser     IgnoreReason = "glare"           // crossed with our own call, which survives
+	IgnoreAlreadyHandled IgnoreReason = "already_handled" // a call we know already
 )
 
 // Observer receives what the UI needs. It is called on the engine's loop goroutine and

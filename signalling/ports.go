@@ -50,6 +50,9 @@ type OutgoingMessage struct {
 	Type    event.Type
 	Content any // a callevent content; marshals to the event's JSON content
 	Target  Target
+	// TxnID is unique per message and stays the same when the engine retries it, so a
+	// Sender can use it as the Matrix transaction id and a retried send is not duplicated.
+	TxnID string
 }
 
 // Sender is the port that delivers events (room events or to-device messages; the adapter
