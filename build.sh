@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the web app into web/: ringo.wasm (+ .br and .gz), wasm_exec.js from the Go
+# installation, and reports sizes. `./build.sh -breakdown` adds the biggest packages.
+set -euo pipefail
+cd "$(dirname "$0")"
+out=web/ringo.wasm
+GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$out.tmp" ./wasm
+mv "$out.tmp" "$out"
+cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
+gzip -9 -n -c "$out" >"$out.gz"
+if command -v brotli >/dev/null; then
+	brotli -f -q 11 -o "$out.br" "$out"
+else
+	echo "build: brotli not installed (scripts/setup.sh installs it); no .br written" >&2
+	rm -f "$out.br"
+fi
+size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+printf 'ringo.wasm: %d bytes raw, %d gzip -9, %d brotli -q 11\n' "$(size "$out")" "$(size "$out.gz")" "$(size "$out.br")"
+if [ "${1:-}" = "-breakdown" ]; then
+	# Symbol sizes of an unstripped build, summed per package (top 15).
+	tmp=$(mktemp)
+	GOOS=js GOARCH=wasm go build -trimpath -o "$tmp" ./wasm
+	go tool nm -size -sort size "$tmp" | awk '
+		{ sz=$2; name=$4; if (name=="") next;
+		  n=split(name, parts, "."); pkg=parts[1];
+		  if (match(name, /^[a-z0-9.\/_-]+\/[^.]+/)) pkg=substr(name, RSTART, RLENGTH);
+		  sum[pkg]+=sz }
+		END { for (p in sum) printf "%10d  %s\n", sum[p], p }' | sort -rn | head -15
+	rm -f "$tmp"
+fi
