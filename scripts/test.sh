@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 CACHE=${RINGO_CACHE:-$HOME/.cache/ringo}
 export PATH=$CACHE/bin:$PATH
+export GOROOT=$(go env GOROOT) # wasmbrowsertest reads wasm_exec.js from $GOROOT
 export GOFLAGS=${GOFLAGS:-}
 
 step() { echo; echo "=== $* ($(date +%T))"; }
