@@ -130,6 +130,20 @@ func (p *Peer) Received() [][]byte {
 	return append([][]byte(nil), p.received...)
 }
 
+// SelectedPair reports the candidate types (host, srflx, relay) of the selected ICE
+// pair, local then remote; empty before ICE connects.
+func (p *Peer) SelectedPair() (local, remote string) {
+	sctp := p.pc.SCTP()
+	if sctp == nil || sctp.Transport() == nil || sctp.Transport().ICETransport() == nil {
+		return "", ""
+	}
+	pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		return "", ""
+	}
+	return pair.Local.Typ.String(), pair.Remote.Typ.String()
+}
+
 // Stream is a LocalStream whose audio is a pion sample track sending Opus silence
 // every 20 ms (native pion reports a remote track only once packets arrive).
 type Stream struct {

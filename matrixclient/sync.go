@@ -1,0 +1,271 @@
+package matrixclient
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"ringo/signalling"
+)
+
+// Room is what the UI shows about a joined room.
+type Room struct {
+	ID      id.RoomID
+	Name    string
+	Public  bool                             // join rule public: invites there do not ring
+	Members map[id.UserID]signalling.Membership
+}
+
+// Joined lists the joined members other than me, sorted.
+func (r Room) Joined(me id.UserID) []id.UserID {
+	var out []id.UserID
+	for u, m := range r.Members {
+		if u != me && m == signalling.MembershipJoin {
+			out = append(out, u)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+type roomInfo struct {
+	name, canonicalAlias string
+	public               bool
+	members              map[id.UserID]signalling.Membership
+	memberNames          map[id.UserID]string
+}
+
+// Handler receives what sync brings. Calls come from the Run goroutine, in order.
+type Handler interface {
+	// RoomBatch is one room's timeline of one sync response (member changes included).
+	RoomBatch(room id.RoomID, b signalling.Batch)
+	// RoomsChanged gives every joined room after a sync that changed any of them.
+	RoomsChanged(rooms []Room)
+	// ToDevice delivers to-device messages (group calls).
+	ToDevice(evs []signalling.RoomEvent)
+	// Status reports whether the homeserver is reachable (nil) or why not.
+	Status(err error)
+}
+
+// Run syncs until ctx ends. Failures are reported through Status and retried with
+// backoff (1 s doubling to 30 s); nothing is lost because the next sync resumes from the
+// last good position.
+func (c *Client) Run(ctx context.Context, h Handler) error {
+	since := ""
+	backoff := time.Second
+	first := true
+	for ctx.Err() == nil {
+		timeout := 30000
+		if first {
+			timeout = 0
+		}
+		resp, err := c.cli.FullSyncRequest(ctx, mautrix.ReqSync{Since: since, Timeout: timeout, SetPresence: event.PresenceOffline})
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			h.Status(describe(err))
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+		h.Status(nil)
+		c.handleSync(resp, first, h)
+		since = resp.NextBatch
+		first = false
+	}
+	return ctx.Err()
+}
+
+func (c *Client) handleSync(resp *mautrix.RespSync, initial bool, h Handler) {
+	received := time.Now()
+	changed := false
+	// Room order is stable so tests and logs are predictable.
+	var roomIDs []id.RoomID
+	for rid := range resp.Rooms.Join {
+		roomIDs = append(roomIDs, rid)
+	}
+	sort.Slice(roomIDs, func(i, j int) bool { return roomIDs[i] < roomIDs[j] })
+	batches := map[id.RoomID]signalling.Batch{}
+	for _, rid := range roomIDs {
+		jr := resp.Rooms.Join[rid]
+		for _, ev := range jr.State.Events {
+			changed = c.applyState(rid, ev) || changed
+		}
+		var evs []signalling.RoomEvent
+		for _, ev := range jr.Timeline.Events {
+			if ev.StateKey != nil {
+				changed = c.applyState(rid, ev) || changed
+			}
+			c.learnOffset(ev, received)
+			evs = append(evs, toRoomEvent(rid, ev, received))
+		}
+		if len(evs) > 0 {
+			batches[rid] = signalling.Batch{Events: evs, Initial: initial}
+		}
+	}
+	for rid := range resp.Rooms.Leave {
+		c.mu.Lock()
+		if _, ok := c.rooms[rid]; ok {
+			delete(c.rooms, rid)
+			changed = true
+		}
+		c.mu.Unlock()
+	}
+	if changed || initial {
+		h.RoomsChanged(c.Rooms())
+	}
+	offset := c.ServerClockOffset()
+	for _, rid := range roomIDs {
+		if b, ok := batches[rid]; ok {
+			b.ServerClockOffset = offset
+			h.RoomBatch(rid, b)
+		}
+	}
+	if len(resp.ToDevice.Events) > 0 {
+		var evs []signalling.RoomEvent
+		for _, ev := range resp.ToDevice.Events {
+			evs = append(evs, toRoomEvent("", ev, received))
+		}
+		h.ToDevice(evs)
+	}
+}
+
+// learnOffset estimates the server clock from the echo of an event we sent: the server
+// stamped it between our send and now. (Cross-origin fetch hides the Date header, and
+// Dendrite sends no unsigned.age, so this is how invite ages stay right when the local
+// clock is wrong.)
+func (c *Client) learnOffset(ev *event.Event, received time.Time) {
+	txn := ev.Unsigned.TransactionID
+	if txn == "" || ev.Sender != c.S.UserID {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sent, ok := c.sentAt[txn]
+	if !ok {
+		return
+	}
+	delete(c.sentAt, txn)
+	mid := sent.Add(received.Sub(sent) / 2)
+	c.offset = time.UnixMilli(ev.Timestamp).Sub(mid)
+}
+
+func toRoomEvent(rid id.RoomID, ev *event.Event, received time.Time) signalling.RoomEvent {
+	re := signalling.RoomEvent{
+		Type: ev.Type, Sender: ev.Sender, EventID: ev.ID, RoomID: rid,
+		OriginServerTS: ev.Timestamp, ReceivedAt: received, StateKey: ev.StateKey,
+		Content: json.RawMessage(ev.Content.VeryRaw),
+	}
+	if ev.Unsigned.Age > 0 {
+		age := ev.Unsigned.Age
+		re.Age = &age
+	}
+	return re
+}
+
+// applyState records room name, join rule and membership; it reports a change.
+func (c *Client) applyState(rid id.RoomID, ev *event.Event) bool {
+	if ev.StateKey == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.rooms[rid]
+	if r == nil {
+		r = &roomInfo{members: map[id.UserID]signalling.Membership{}, memberNames: map[id.UserID]string{}}
+		c.rooms[rid] = r
+	}
+	var content struct {
+		Name        string `json:"name"`
+		Alias       string `json:"alias"`
+		JoinRule    string `json:"join_rule"`
+		Membership  string `json:"membership"`
+		DisplayName string `json:"displayname"`
+	}
+	_ = json.Unmarshal(ev.Content.VeryRaw, &content)
+	switch ev.Type.Type {
+	case "m.room.name":
+		r.name = content.Name
+	case "m.room.canonical_alias":
+		r.canonicalAlias = content.Alias
+	case "m.room.join_rules":
+		r.public = content.JoinRule == "public"
+	case "m.room.member":
+		u := id.UserID(*ev.StateKey)
+		r.members[u] = signalling.Membership(content.Membership)
+		if content.DisplayName != "" {
+			r.memberNames[u] = content.DisplayName
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// Rooms is a snapshot of the joined rooms, sorted by name then id.
+func (c *Client) Rooms() []Room {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Room, 0, len(c.rooms))
+	for rid, r := range c.rooms {
+		if r.members[c.S.UserID] != signalling.MembershipJoin {
+			continue
+		}
+		members := make(map[id.UserID]signalling.Membership, len(r.members))
+		for u, m := range r.members {
+			members[u] = m
+		}
+		name := r.name
+		if name == "" {
+			name = r.canonicalAlias
+		}
+		if name == "" {
+			var others []string
+			for u, m := range r.members {
+				if u != c.S.UserID && m == signalling.MembershipJoin {
+					if dn := r.memberNames[u]; dn != "" {
+						others = append(others, dn)
+					} else {
+						others = append(others, string(u))
+					}
+				}
+			}
+			sort.Strings(others)
+			name = joinNames(others)
+		}
+		out = append(out, Room{ID: rid, Name: name, Public: r.public, Members: members})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+func joinNames(names []string) string {
+	switch len(names) {
+	case 0:
+		return "Empty room"
+	case 1, 2:
+		s := names[0]
+		if len(names) == 2 {
+			s += " and " + names[1]
+		}
+		return s
+	default:
+		return names[0] + " and others"
+	}
+}
