@@ -23,7 +23,7 @@ type Deps struct {
 	NewPeer    signalling.PeerFactory
 	Media      signalling.Media
 	Clock      signalling.Clock
-	ForceRelay bool
+	ForceRelay func() bool // iceTransportPolicy relay for new calls; nil: never
 	// Tuning passed to every manager (zero values take the engine's defaults).
 	InviteLifetime time.Duration
 	MinRingTime    time.Duration
@@ -134,7 +134,7 @@ func (c *Controller) manager(room id.RoomID) *signalling.Manager {
 		Sender: c.client.Sender(), Media: c.deps.Media, NewPeer: c.deps.NewPeer, Clock: c.deps.Clock,
 		Observer:       observer{c, room},
 		ICEServers:     c.iceServers,
-		ForceRelay:     func() bool { return c.deps.ForceRelay },
+		ForceRelay:     c.deps.ForceRelay,
 		InviteLifetime: c.deps.InviteLifetime, MinRingTime: c.deps.MinRingTime,
 		Logf: c.deps.Logf,
 	})

@@ -65,7 +65,7 @@ func newMautrix(hs string, user id.UserID, token string) (*mautrix.Client, error
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadHomeserver, err)
 	}
-	cli.Log = zerolog.Nop()  // never log requests (they carry tokens in headers)
+	cli.Log = zerolog.Nop()    // never log requests (they carry tokens in headers)
 	cli.DefaultHTTPRetries = 0 // the engine's outbox owns retries and backoff
 	return cli, nil
 }

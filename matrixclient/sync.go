@@ -17,7 +17,7 @@ import (
 type Room struct {
 	ID      id.RoomID
 	Name    string
-	Public  bool                             // join rule public: invites there do not ring
+	Public  bool // join rule public: invites there do not ring
 	Members map[id.UserID]signalling.Membership
 }
 

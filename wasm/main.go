@@ -1,20 +1,492 @@
 //go:build js && wasm
 
-// Command wasm is Ringo's browser entry point.
+// Command wasm is Ringo's browser entry point in standalone mode: it mounts the DOM,
+// restores or asks for a login, and runs the app controller with the browser's WebRTC
+// and getUserMedia. Decisions live in the packages it wires; this file only connects.
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
 	"github.com/hack-pad/safejs"
+	"maunium.net/go/mautrix/id"
+
+	"ringo/app"
+	"ringo/browserrtc"
+	"ringo/clock"
+	"ringo/matrixclient"
+	"ringo/signalling"
+	"ringo/ui"
 )
 
 func main() {
+	defer func() {
+		if r := recover(); r != nil {
+			showFatal(fmt.Sprintf("Ringo stopped after an internal error: %v. Reload the page.", r))
+		}
+	}()
+	w := &webApp{renderCh: make(chan struct{}, 1), remote: map[string]safejs.Value{}}
+	route := ui.ParseFragment(locationHash())
+	w.selected = route.RoomID
+	w.forceRelay = route.ForceRelay
+	dom, err := ui.Mount("app", w, defaultHomeserver())
+	if err != nil {
+		showFatal("Ringo could not build its page: " + err.Error())
+		return
+	}
+	w.dom = dom
+	go w.renderLoop()
+	if route.User != "" && route.Password != "" {
+		setLocationHash(ui.Route{RoomID: route.RoomID, ForceRelay: route.ForceRelay}.Fragment()) // drop the credentials from the address bar
+		w.Login(route.Homeserver, route.User, route.Password)
+	} else if s, ok := loadSession(); ok {
+		w.start(s)
+	} else {
+		w.setPhase(ui.PhaseLogin)
+	}
+	select {}
+}
+
+type webApp struct {
+	dom      *ui.DOM
+	renderCh chan struct{}
+
+	mu         sync.Mutex
+	phase      ui.Phase
+	loginBusy  bool
+	errText    string
+	selected   id.RoomID
+	forceRelay bool
+	ctl        *app.Controller
+	client     *matrixclient.Client
+	cancel     context.CancelFunc
+	local      safejs.Value
+	remote     map[string]safejs.Value // remote streams by id
+}
+
+func (w *webApp) changed() {
+	select {
+	case w.renderCh <- struct{}{}:
+	default:
+	}
+}
+
+// renderLoop renders after every change and once a second (call duration).
+func (w *webApp) renderLoop() {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.renderCh:
+		case <-tick.C:
+		}
+		w.render()
+	}
+}
+
+func (w *webApp) render() {
+	defer func() { _ = recover() }()
+	w.mu.Lock()
+	in := ui.Input{Phase: w.phase, SelectedRoom: w.selected, LoginBusy: w.loginBusy, Error: w.errText, Now: time.Now()}
+	ctl := w.ctl
+	local := w.local
+	remote := w.remote
+	w.mu.Unlock()
+	if ctl != nil {
+		in.State = ctl.Snapshot()
+	}
+	v := ui.Build(in)
+	w.dom.Render(v)
+	r := safejs.Null()
+	live := v.Call.State != "idle" && v.Call.State != "ended"
+	if live {
+		if s, ok := remote[v.Call.RemoteStream]; ok {
+			r = s
+		}
+	} else {
+		local = safejs.Null()
+	}
+	if local.IsUndefined() {
+		local = safejs.Null()
+	}
+	w.dom.AttachStreams(local, r)
+}
+
+func (w *webApp) setPhase(p ui.Phase) {
+	w.mu.Lock()
+	w.phase = p
+	w.mu.Unlock()
+	w.changed()
+}
+
+func (w *webApp) setError(msg string) {
+	w.mu.Lock()
+	w.errText = msg
+	w.mu.Unlock()
+	w.changed()
+}
+
+// ---- ui.Actions ----
+
+func (w *webApp) Login(hs, user, password string) {
+	w.mu.Lock()
+	w.loginBusy, w.errText = true, ""
+	w.mu.Unlock()
+	w.changed()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := matrixclient.Login(ctx, hs, strings.TrimSpace(user), password, "")
+	w.mu.Lock()
+	w.loginBusy = false
+	w.mu.Unlock()
+	if err != nil {
+		w.phase = ui.PhaseLogin
+		w.setError(loginErrorText(err))
+		return
+	}
+	saveSession(*s)
+	w.start(*s)
+}
+
+func loginErrorText(err error) string {
+	switch {
+	case errors.Is(err, matrixclient.ErrBadHomeserver):
+		return "That homeserver address is not valid. Use a URL such as https://matrix.example.org."
+	case errors.Is(err, matrixclient.ErrUnreachable):
+		return "The homeserver cannot be reached. Check the address and your connection."
+	default:
+		return "Sign-in failed: " + err.Error()
+	}
+}
+
+func (w *webApp) start(s matrixclient.Session) {
+	cl, err := matrixclient.New(s)
+	if err != nil {
+		clearSession()
+		w.phase = ui.PhaseLogin
+		w.setError(loginErrorText(err))
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	media := &recordingMedia{inner: browserrtc.NewMedia(browserrtc.MediaOptions{}), w: w}
+	factory := browserrtc.Factory(browserrtc.OnRemoteStream(func(st safejs.Value) {
+		idv, _ := st.Get("id")
+		sid, _ := idv.String()
+		w.mu.Lock()
+		w.remote[sid] = st
+		w.mu.Unlock()
+		w.changed()
+	}))
+	ctl := app.Start(ctx, cl, app.Deps{
+		NewPeer: factory, Media: media, Clock: clock.Wall{},
+		ForceRelay: func() bool { w.mu.Lock(); defer w.mu.Unlock(); return w.forceRelay },
+		Logf:       func(f string, a ...any) { consoleLog("ringo: " + fmt.Sprintf(f, a...)) },
+		OnChange:   func(app.State) { w.changed() },
+	})
+	w.mu.Lock()
+	w.client, w.ctl, w.cancel = cl, ctl, cancel
+	w.phase = ui.PhaseReady
+	w.errText = ""
+	w.mu.Unlock()
+	w.changed()
+	onUnload(func() { ctl.HangupAll() })
+}
+
+func (w *webApp) Logout() {
+	w.mu.Lock()
+	ctl, cl, cancel := w.ctl, w.client, w.cancel
+	w.ctl, w.client, w.cancel = nil, nil, nil
+	w.phase = ui.PhaseLogin
+	w.mu.Unlock()
+	if ctl != nil {
+		ctl.HangupAll()
+	}
+	if cl != nil {
+		ctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = cl.Logout(ctx) // invalidates the access token on the server
+		c()
+	}
+	if cancel != nil {
+		cancel()
+	}
+	clearSession()
+	w.changed()
+}
+
+func (w *webApp) SelectRoom(roomID string) {
+	w.mu.Lock()
+	w.selected = id.RoomID(roomID)
+	relay := w.forceRelay
+	w.mu.Unlock()
+	setLocationHash(ui.Route{RoomID: id.RoomID(roomID), ForceRelay: relay}.Fragment())
+	w.changed()
+}
+
+func (w *webApp) ForceRelay(on bool) {
+	w.mu.Lock()
+	w.forceRelay = on
+	w.mu.Unlock()
+	w.changed()
+}
+
+func (w *webApp) Call(video bool) {
+	w.mu.Lock()
+	ctl, room := w.ctl, w.selected
+	w.errText = ""
+	w.mu.Unlock()
+	if ctl == nil {
+		return
+	}
+	kind := signalling.MediaKindVoice
+	if video {
+		kind = signalling.MediaKindVideo
+	}
+	if _, err := ctl.PlaceCall(room, kind); err != nil {
+		w.setError(err.Error())
+	}
+	w.changed()
+}
+
+func (w *webApp) withCtl(f func(*app.Controller)) {
+	w.mu.Lock()
+	ctl := w.ctl
+	w.mu.Unlock()
+	if ctl != nil {
+		f(ctl)
+	}
+	w.changed()
+}
+
+func (w *webApp) Answer(callID string, video bool) {
+	kind := signalling.MediaKindVoice
+	if video {
+		kind = signalling.MediaKindVideo
+	}
+	w.setError("")
+	w.withCtl(func(c *app.Controller) { c.Answer(callID, kind) })
+}
+
+func (w *webApp) Reject(callID string) { w.withCtl(func(c *app.Controller) { c.Reject(callID) }) }
+func (w *webApp) Hangup(callID string) { w.withCtl(func(c *app.Controller) { c.Hangup(callID) }) }
+func (w *webApp) Dismiss(callID string) {
+	w.withCtl(func(c *app.Controller) { c.Dismiss(callID) })
+}
+
+func (w *webApp) ToggleMute(callID string, audio bool) {
+	w.withCtl(func(c *app.Controller) {
+		for _, ci := range c.Snapshot().Calls {
+			if ci.CallID == callID {
+				a, v := ci.AudioMuted, ci.VideoMuted
+				if audio {
+					a = !a
+				} else {
+					v = !v
+				}
+				c.SetMuted(callID, a, v)
+			}
+		}
+	})
+}
+
+func (w *webApp) ToggleHold(callID string) {
+	w.withCtl(func(c *app.Controller) {
+		for _, ci := range c.Snapshot().Calls {
+			if ci.CallID == callID {
+				c.SetHold(callID, !ci.LocalHold)
+			}
+		}
+	})
+}
+
+func (w *webApp) DTMF(callID, digit string) {
+	w.withCtl(func(c *app.Controller) { c.SendDTMF(callID, digit) })
+}
+
+// recordingMedia remembers the stream it acquired (for the local preview) and turns a
+// getUserMedia failure into words for the user; the engine ends the call with
+// user_media_failed.
+type recordingMedia struct {
+	inner *browserrtc.Media
+	w     *webApp
+}
+
+func (m *recordingMedia) Acquire(kind signalling.MediaKind, done func(signalling.LocalStream, error)) {
+	m.inner.Acquire(kind, func(s signalling.LocalStream, err error) {
+		if err != nil {
+			var me *browserrtc.MediaError
+			if errors.As(err, &me) {
+				m.w.setError(me.UserMessage())
+			} else {
+				m.w.setError("Could not start your microphone or camera: " + err.Error())
+			}
+		} else if bs, ok := s.(*browserrtc.Stream); ok {
+			m.w.mu.Lock()
+			m.w.local = bs.JSValue()
+			m.w.mu.Unlock()
+			m.w.changed()
+		}
+		done(s, err)
+	})
+}
+
+// ---- browser plumbing ----
+
+const sessionKey = "ringo.session"
+
+// Sessions live in localStorage keyed by user and device; sessionStorage remembers which
+// one this tab uses, so two users can be signed in in two tabs of one browser.
+func loadSession() (matrixclient.Session, bool) {
+	key := storageGet("sessionStorage", sessionKey+".active")
+	if key == "" {
+		key = storageGet("localStorage", sessionKey+".last")
+	}
+	var s matrixclient.Session
+	if key == "" || json.Unmarshal([]byte(storageGet("localStorage", key)), &s) != nil || s.AccessToken == "" {
+		return s, false
+	}
+	storageSet("sessionStorage", sessionKey+".active", key)
+	return s, true
+}
+
+func saveSession(s matrixclient.Session) {
+	b, _ := json.Marshal(s)
+	key := sessionKey + "." + string(s.UserID) + "." + string(s.DeviceID)
+	storageSet("localStorage", key, string(b))
+	storageSet("localStorage", sessionKey+".last", key)
+	storageSet("sessionStorage", sessionKey+".active", key)
+}
+
+func clearSession() {
+	key := storageGet("sessionStorage", sessionKey+".active")
+	if key != "" {
+		storageRemove("localStorage", key)
+		if storageGet("localStorage", sessionKey+".last") == key {
+			storageRemove("localStorage", sessionKey+".last")
+		}
+	}
+	storageRemove("sessionStorage", sessionKey+".active")
+}
+
+func storage(which string) (safejs.Value, bool) {
+	st, err := safejs.Global().Get(which)
+	return st, err == nil && !st.IsUndefined() && !st.IsNull()
+}
+
+func storageGet(which, key string) string {
+	st, ok := storage(which)
+	if !ok {
+		return ""
+	}
+	v, err := st.Call("getItem", key)
+	if err != nil || v.IsNull() {
+		return ""
+	}
+	s, _ := v.String()
+	return s
+}
+
+func storageSet(which, key, val string) {
+	if st, ok := storage(which); ok {
+		_, _ = st.Call("setItem", key, val)
+	}
+}
+
+func storageRemove(which, key string) {
+	if st, ok := storage(which); ok {
+		_, _ = st.Call("removeItem", key)
+	}
+}
+
+func location() safejs.Value {
+	l, _ := safejs.Global().Get("location")
+	return l
+}
+
+func locationHash() string {
+	h, err := location().Get("hash")
+	if err != nil {
+		return ""
+	}
+	s, _ := h.String()
+	return s
+}
+
+func setLocationHash(frag string) {
+	hist, err := safejs.Global().Get("history")
+	if err != nil {
+		return
+	}
+	path, _ := location().Get("pathname")
+	p, _ := path.String()
+	_, _ = hist.Call("replaceState", safejs.Null(), "", p+frag)
+}
+
+// defaultHomeserver comes from the server's /config.json (serve.go's -homeserver flag).
+func defaultHomeserver() string {
+	origin, err := location().Get("origin")
+	if err != nil {
+		return ""
+	}
+	o, _ := origin.String()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o+"/config.json", nil)
+	if err != nil {
+		return ""
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var cfg struct {
+		DefaultHomeserver string `json:"default_homeserver"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&cfg)
+	return cfg.DefaultHomeserver
+}
+
+func consoleLog(msg string) {
+	if c, err := safejs.Global().Get("console"); err == nil {
+		_, _ = c.Call("log", msg)
+	}
+}
+
+var unloadFuncs []safejs.Func
+
+func onUnload(f func()) {
+	fn, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any { f(); return nil })
+	if err != nil {
+		return
+	}
+	unloadFuncs = append(unloadFuncs, fn)
+	_, _ = safejs.Global().Call("addEventListener", "pagehide", fn)
+}
+
+// showFatal replaces the page with a message: never a blank page.
+func showFatal(msg string) {
 	doc, err := safejs.Global().Get("document")
 	if err != nil {
 		return
 	}
-	st, err := doc.Call("getElementById", "boot-status")
-	if err == nil && !st.IsNull() {
-		_ = st.Set("textContent", "Ringo loaded. The call screens arrive with the browser app.")
+	root, err := doc.Call("getElementById", "app")
+	if err != nil || root.IsNull() {
+		return
 	}
-	select {}
+	p, err := doc.Call("createElement", "p")
+	if err != nil {
+		return
+	}
+	_, _ = p.Call("setAttribute", "role", "alert")
+	_, _ = p.Call("setAttribute", "data-testid", "error")
+	_ = p.Set("textContent", msg)
+	_ = root.Set("textContent", "")
+	_, _ = root.Call("appendChild", p)
 }

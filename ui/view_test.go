@@ -1,0 +1,117 @@
+package ui_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+	"maunium.net/go/mautrix/id"
+
+	"ringo/app"
+	"ringo/matrixclient"
+	"ringo/signalling"
+	"ringo/ui"
+)
+
+const me = id.UserID("@me:localhost")
+
+func room(id_ id.RoomID, name string, others ...id.UserID) matrixclient.Room {
+	m := map[id.UserID]signalling.Membership{me: signalling.MembershipJoin}
+	for _, o := range others {
+		m[o] = signalling.MembershipJoin
+	}
+	return matrixclient.Room{ID: id_, Name: name, Members: m}
+}
+
+func TestDataStateFollowsTheAutomationContract(t *testing.T) {
+	tests := []struct {
+		rule string
+		ci   signalling.CallInfo
+		want string
+	}{
+		{"a ringing invite is ringing", signalling.CallInfo{State: signalling.StateRinging}, "ringing"},
+		{"an invite not yet shown is ringing", signalling.CallInfo{State: signalling.StateInviteReceived}, "ringing"},
+		{"the caller waiting for media is calling", signalling.CallInfo{State: signalling.StateWaitLocalMedia, Direction: signalling.DirectionOutbound}, "calling"},
+		{"the callee acquiring media after answering is connecting", signalling.CallInfo{State: signalling.StateWaitLocalMedia, Direction: signalling.DirectionInbound}, "connecting"},
+		{"a sent invite is calling", signalling.CallInfo{State: signalling.StateInviteSent, Direction: signalling.DirectionOutbound}, "calling"},
+		{"offer and answer exchanged is connecting", signalling.CallInfo{State: signalling.StateConnecting}, "connecting"},
+		{"connected is connected", signalling.CallInfo{State: signalling.StateConnected}, "connected"},
+		{"our hold shows on-hold", signalling.CallInfo{State: signalling.StateConnected, LocalHold: true}, "on-hold"},
+		{"their hold shows on-hold", signalling.CallInfo{State: signalling.StateConnected, RemoteHold: true}, "on-hold"},
+		{"ended is ended", signalling.CallInfo{State: signalling.StateEnded}, "ended"},
+		{"no call is idle", signalling.CallInfo{}, "idle"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.rule, func(t *testing.T) { is.New(t).Equal(ui.DataState(tc.ci), tc.want) })
+	}
+}
+
+func TestEndReasonsAreInWords(t *testing.T) {
+	tests := []struct {
+		reason signalling.EndReason
+		by     signalling.Party
+		want   string
+	}{
+		{signalling.EndAnsweredElsewhere, signalling.PartyRemote, "Answered on another device"},
+		{signalling.EndInviteTimeout, signalling.PartyLocal, "No answer"},
+		{signalling.EndICETimeout, signalling.PartyLocal, "Connection lost"},
+		{signalling.EndRejected, signalling.PartyRemote, "Call declined"},
+		{signalling.EndUserHangup, signalling.PartyLocal, "You hung up"},
+		{signalling.EndReason("new_session"), signalling.PartyRemote, "Call ended (new_session)"},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.reason), func(t *testing.T) { is.New(t).Equal(ui.EndText(tc.reason, tc.by), tc.want) })
+	}
+}
+
+func TestBuild(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	bob := id.UserID("@bob:localhost")
+	t.Run("calling needs a selected room with exactly one other member", func(t *testing.T) {
+		is := is.New(t)
+		st := app.State{Me: me, Online: true, Rooms: []matrixclient.Room{room("!a", "A", bob), room("!b", "B", bob, "@c:localhost"), room("!c", "C")}}
+		for rid, can := range map[id.RoomID]bool{"!a": true, "!b": false, "!c": false, "": false} {
+			v := ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, SelectedRoom: rid, Now: now})
+			is.Equal(v.CanCall, can)
+			is.Equal(v.CallHint == "", can)
+		}
+	})
+	t.Run("an incoming call offers answer and reject with the caller's id", func(t *testing.T) {
+		is := is.New(t)
+		st := app.State{Me: me, Online: true, Calls: []signalling.CallInfo{{CallID: "c1", State: signalling.StateRinging, Peer: bob, Kind: signalling.MediaKindVideo, Direction: signalling.DirectionInbound}}}
+		v := ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, Now: now})
+		is.True(v.Call.Incoming)
+		is.True(!v.Call.InCall)
+		is.Equal(v.Call.Text, "Incoming video call from @bob:localhost")
+	})
+	t.Run("a connected call shows controls and its duration", func(t *testing.T) {
+		is := is.New(t)
+		st := app.State{Me: me, Online: true, Calls: []signalling.CallInfo{{CallID: "c1", State: signalling.StateConnected, Peer: bob, ConnectedAt: now.Add(-75 * time.Second)}}}
+		v := ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, Now: now})
+		is.True(v.Call.InCall)
+		is.Equal(v.Call.Duration, "1:15")
+	})
+	t.Run("a second incoming call during a call is call waiting", func(t *testing.T) {
+		is := is.New(t)
+		st := app.State{Me: me, Online: true, Calls: []signalling.CallInfo{
+			{CallID: "c1", State: signalling.StateConnected, Peer: bob},
+			{CallID: "c2", State: signalling.StateRinging, Peer: "@carol:localhost"},
+		}}
+		v := ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, Now: now})
+		is.Equal(v.Call.ID, "c1")
+		is.True(v.Waiting != nil)
+		is.Equal(v.Waiting.ID, "c2")
+	})
+	t.Run("an ended call stays visible with its reason", func(t *testing.T) {
+		is := is.New(t)
+		st := app.State{Me: me, Online: true, Calls: []signalling.CallInfo{{CallID: "c1", State: signalling.StateEnded, EndReason: signalling.EndAnsweredElsewhere}}}
+		v := ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, Now: now})
+		is.Equal(v.Call.State, "ended")
+		is.Equal(v.Call.Reason, "answered_elsewhere")
+	})
+	t.Run("an unreachable homeserver is shown", func(t *testing.T) {
+		is := is.New(t)
+		v := ui.Build(ui.Input{Phase: ui.PhaseReady, State: app.State{Me: me, Offline: "connection refused"}, Now: now})
+		is.True(v.Status != "")
+	})
+}
