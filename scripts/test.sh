@@ -28,7 +28,7 @@ jspkgs=$(GOOS=js GOARCH=wasm go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.
 [ -n "$jspkgs" ] || { echo "no js test packages found"; exit 1; }
 out=$(mktemp)
 set +e
-GOOS=js GOARCH=wasm WASM_HEADLESS=on go test -count=1 -timeout 10m -v $jspkgs 2>&1 | grep -v 'unknown IPAddressSpace' | tee "$out"
+GOOS=js GOARCH=wasm WASM_HEADLESS=on go test -count=1 -timeout 10m -v $jspkgs 2>&1 | grep -v -e 'unknown IPAddressSpace' -e '^=== RUN' -e '^    --- PASS' | tee "$out"
 rc=${PIPESTATUS[0]}
 set -e
 passed=$(grep -c -- '^--- PASS' "$out" || true)
