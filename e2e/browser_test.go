@@ -57,10 +57,10 @@ func servedApp(t *testing.T) string {
 
 // openLoggedIn opens Ringo for u in a fresh browser context, signed in through the
 // demo's fragment login, with room preselected.
-func openLoggedIn(t *testing.T, u *stack.User, room string, relay bool) *browser.Page {
+func openLoggedIn(t *testing.T, u *stack.User, room string, relay bool, knobs ...string) *browser.Page {
 	t.Helper()
 	base := servedApp(t)
-	p, err := chrome.NewPage(u.Localpart)
+	p, err := chrome.NewPage(u.Localpart + "/" + u.DeviceID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +73,9 @@ func openLoggedIn(t *testing.T, u *stack.User, room string, relay bool) *browser
 	q := url.Values{"hs": {hs.HomeserverURL}, "user": {u.Localpart}, "password": {u.Password}, "roomId": {room}}
 	if relay {
 		q.Set("relay", "1")
+	}
+	for i := 0; i+1 < len(knobs); i += 2 {
+		q.Set(knobs[i], knobs[i+1])
 	}
 	if err := p.Open(base + "/#?" + q.Encode()); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 
 	"maunium.net/go/mautrix/id"
@@ -13,6 +14,8 @@ import (
 type Route struct {
 	RoomID     id.RoomID
 	ForceRelay bool
+	// Test knobs (PROTOCOL.md §7): invite lifetime and minimum time left to ring, in ms.
+	InviteLifetimeMS, MinRingMS int
 	// Demo auto-login: homeserver, user and password.
 	Homeserver, User, Password string
 }
@@ -31,6 +34,8 @@ func ParseFragment(frag string) Route {
 		ForceRelay: q.Get("relay") == "1" || q.Get("relay") == "true",
 		Homeserver: q.Get("hs"), User: q.Get("user"), Password: q.Get("password"),
 	}
+	r.InviteLifetimeMS = positive(q.Get("lifetime"))
+	r.MinRingMS = positive(q.Get("minring"))
 	if rid := q.Get("roomId"); strings.HasPrefix(rid, "!") && strings.Contains(rid, ":") && len(rid) <= 255 {
 		r.RoomID = id.RoomID(rid)
 	}
@@ -46,8 +51,23 @@ func (r Route) Fragment() string {
 	if r.ForceRelay {
 		q.Set("relay", "1")
 	}
+	if r.InviteLifetimeMS > 0 {
+		q.Set("lifetime", strconv.Itoa(r.InviteLifetimeMS))
+	}
+	if r.MinRingMS > 0 {
+		q.Set("minring", strconv.Itoa(r.MinRingMS))
+	}
 	if len(q) == 0 {
 		return ""
 	}
 	return "#?" + q.Encode()
+}
+
+// positive parses a knob: a whole number of milliseconds, 1 ms to 1 hour, else 0.
+func positive(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 || n > 3600000 {
+		return 0
+	}
+	return n
 }

@@ -21,6 +21,8 @@ func TestParseFragment(t *testing.T) {
 		{"relay=1 forces relay", "#?relay=1", ui.Route{ForceRelay: true}},
 		{"demo credentials are read", "#?hs=http%3A%2F%2F127.0.0.1%3A8008&user=alice&password=pw", ui.Route{Homeserver: "http://127.0.0.1:8008", User: "alice", Password: "pw"}},
 		{"garbage is an empty route", "#%zz", ui.Route{}},
+		{"test knobs set the invite lifetime and minimum ring time", "#?lifetime=15000&minring=5000", ui.Route{InviteLifetimeMS: 15000, MinRingMS: 5000}},
+		{"knobs that are not positive numbers are ignored", "#?lifetime=-1&minring=soon", ui.Route{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.rule, func(t *testing.T) { is.New(t).Equal(ui.ParseFragment(tc.frag), tc.want) })

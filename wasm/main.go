@@ -36,6 +36,8 @@ func main() {
 	route := ui.ParseFragment(locationHash())
 	w.selected = route.RoomID
 	w.forceRelay = route.ForceRelay
+	w.lifetime = time.Duration(route.InviteLifetimeMS) * time.Millisecond
+	w.minRing = time.Duration(route.MinRingMS) * time.Millisecond
 	dom, err := ui.Mount("app", w, defaultHomeserver())
 	if err != nil {
 		showFatal("Ringo could not build its page: " + err.Error())
@@ -44,7 +46,9 @@ func main() {
 	w.dom = dom
 	go w.renderLoop()
 	if route.User != "" && route.Password != "" {
-		setLocationHash(ui.Route{RoomID: route.RoomID, ForceRelay: route.ForceRelay}.Fragment()) // drop the credentials from the address bar
+		keep := route
+		keep.Homeserver, keep.User, keep.Password = "", "", ""
+		setLocationHash(keep.Fragment()) // drop the credentials from the address bar
 		w.Login(route.Homeserver, route.User, route.Password)
 	} else if s, ok := loadSession(); ok {
 		w.start(s)
@@ -64,6 +68,8 @@ type webApp struct {
 	errText    string
 	selected   id.RoomID
 	forceRelay bool
+	lifetime   time.Duration // test knobs; 0: the engine's defaults
+	minRing    time.Duration
 	ctl        *app.Controller
 	client     *matrixclient.Client
 	cancel     context.CancelFunc
@@ -147,7 +153,7 @@ func (w *webApp) Login(hs, user, password string) {
 	w.loginBusy = false
 	w.mu.Unlock()
 	if err != nil {
-		w.phase = ui.PhaseLogin
+		w.setPhase(ui.PhaseLogin)
 		w.setError(loginErrorText(err))
 		return
 	}
@@ -170,7 +176,7 @@ func (w *webApp) start(s matrixclient.Session) {
 	cl, err := matrixclient.New(s)
 	if err != nil {
 		clearSession()
-		w.phase = ui.PhaseLogin
+		w.setPhase(ui.PhaseLogin)
 		w.setError(loginErrorText(err))
 		return
 	}
@@ -186,9 +192,10 @@ func (w *webApp) start(s matrixclient.Session) {
 	}))
 	ctl := app.Start(ctx, cl, app.Deps{
 		NewPeer: factory, Media: media, Clock: clock.Wall{},
-		ForceRelay: func() bool { w.mu.Lock(); defer w.mu.Unlock(); return w.forceRelay },
-		Logf:       func(f string, a ...any) { consoleLog("ringo: " + fmt.Sprintf(f, a...)) },
-		OnChange:   func(app.State) { w.changed() },
+		ForceRelay:     func() bool { w.mu.Lock(); defer w.mu.Unlock(); return w.forceRelay },
+		InviteLifetime: w.lifetime, MinRingTime: w.minRing,
+		Logf:     func(f string, a ...any) { consoleLog("ringo: " + fmt.Sprintf(f, a...)) },
+		OnChange: func(app.State) { w.changed() },
 	})
 	w.mu.Lock()
 	w.client, w.ctl, w.cancel = cl, ctl, cancel
@@ -223,9 +230,10 @@ func (w *webApp) Logout() {
 func (w *webApp) SelectRoom(roomID string) {
 	w.mu.Lock()
 	w.selected = id.RoomID(roomID)
-	relay := w.forceRelay
+	r := ui.Route{RoomID: id.RoomID(roomID), ForceRelay: w.forceRelay,
+		InviteLifetimeMS: int(w.lifetime.Milliseconds()), MinRingMS: int(w.minRing.Milliseconds())}
 	w.mu.Unlock()
-	setLocationHash(ui.Route{RoomID: id.RoomID(roomID), ForceRelay: relay}.Fragment())
+	setLocationHash(r.Fragment())
 	w.changed()
 }
 
