@@ -23,14 +23,9 @@ fi
 size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 printf 'ringo.wasm: %d bytes raw, %d gzip -9, %d brotli -q 11\n' "$(size "$out")" "$(size "$out.gz")" "$(size "$out.br")"
 if [ "${1:-}" = "-breakdown" ]; then
-	# Symbol sizes of an unstripped build, summed per package (top 15).
-	tmp=$(mktemp)
+	# Function body sizes of an unstripped build, summed per package.
+	tmp=$(mktemp --suffix=.wasm)
 	GOOS=js GOARCH=wasm go build -trimpath -o "$tmp" ./wasm
-	go tool nm -size -sort size "$tmp" | awk '
-		{ sz=$2; name=$4; if (name=="") next;
-		  n=split(name, parts, "."); pkg=parts[1];
-		  if (match(name, /^[a-z0-9.\/_-]+\/[^.]+/)) pkg=substr(name, RSTART, RLENGTH);
-		  sum[pkg]+=sz }
-		END { for (p in sum) printf "%10d  %s\n", sum[p], p }' | sort -rn | head -15
+	go run ./cmd/wasmsize -n 20 "$tmp"
 	rm -f "$tmp"
 fi

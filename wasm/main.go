@@ -75,6 +75,7 @@ type webApp struct {
 	cancel     context.CancelFunc
 	local      safejs.Value
 	remote     map[string]safejs.Value // remote streams by id
+	marked     bool                    // render loop only
 }
 
 func (w *webApp) changed() {
@@ -110,6 +111,13 @@ func (w *webApp) render() {
 	}
 	v := ui.Build(in)
 	w.dom.Render(v)
+	if !w.marked && (v.Phase == ui.PhaseLogin || v.Phase == ui.PhaseReady) {
+		// For the benchmark: when the first usable screen (login form or call screen) is up.
+		w.marked = true
+		if perf, err := safejs.Global().Get("performance"); err == nil {
+			_, _ = perf.Call("mark", "ringo-interactive")
+		}
+	}
 	r := safejs.Null()
 	live := v.Call.State != "idle" && v.Call.State != "ended"
 	if live {
