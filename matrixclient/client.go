@@ -1,24 +1,20 @@
-// Package matrixclient is Ringo's homeserver client for standalone mode, on mautrix: it
-// logs in, syncs, turns each sync response into per-room batches for the call engine,
+// Package matrixclient is Ringo's homeserver client for standalone mode: it logs in, syncs, turns each sync response into per-room batches for the call engine,
 // sends the engine's events (room events with stable transaction ids, to-device
-// messages) and fetches TURN servers. It builds natively and for js/wasm (mautrix's HTTP
-// goes through fetch in the browser), so it is tested natively against real Dendrite.
+// messages) and fetches TURN servers. It uses mautrix's event and id types and its own
+// small HTTP layer (fetch in the browser, net/http natively; see http.go), so the same
+// code is tested natively against real Dendrite.
 package matrixclient
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/webrtc/v3"
-	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"ringo/signalling"
@@ -60,76 +56,71 @@ func NormalizeHomeserver(raw string) (string, error) {
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/"), nil
 }
 
-func newMautrix(hs string, user id.UserID, token string) (*mautrix.Client, error) {
-	cli, err := mautrix.NewClient(hs, user, token)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadHomeserver, err)
-	}
-	cli.Log = zerolog.Nop()    // never log requests (they carry tokens in headers)
-	cli.DefaultHTTPRetries = 0 // the engine's outbox owns retries and backoff
-	return cli, nil
-}
-
 // Login logs in with a password. deviceID may be empty (the server picks one).
 func Login(ctx context.Context, homeserver, username, password string, deviceID id.DeviceID) (*Session, error) {
 	hs, err := NormalizeHomeserver(homeserver)
 	if err != nil {
 		return nil, err
 	}
-	cli, err := newMautrix(hs, "", "")
-	if err != nil {
-		return nil, err
+	body := map[string]any{
+		"type":                        "m.login.password",
+		"identifier":                  map[string]any{"type": "m.id.user", "user": username},
+		"password":                    password,
+		"initial_device_display_name": "Ringo",
 	}
-	resp, err := cli.Login(ctx, &mautrix.ReqLogin{
-		Type:       mautrix.AuthTypePassword,
-		Identifier: mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: username},
-		Password:   password, DeviceID: deviceID,
-		InitialDeviceDisplayName: "Ringo",
-	})
-	if err != nil {
+	if deviceID != "" {
+		body["device_id"] = deviceID
+	}
+	var resp struct {
+		UserID      id.UserID   `json:"user_id"`
+		DeviceID    id.DeviceID `json:"device_id"`
+		AccessToken string      `json:"access_token"`
+	}
+	if err := call(ctx, hs, request{method: "POST", path: pathOf("login"), body: body}, &resp); err != nil {
 		return nil, describe(err)
 	}
 	return &Session{HomeserverURL: hs, UserID: resp.UserID, DeviceID: resp.DeviceID, AccessToken: resp.AccessToken}, nil
 }
 
-// describe turns a mautrix error into one a person can act on.
+// describe turns a transport error into one a person can act on.
 func describe(err error) error {
-	var he mautrix.HTTPError
-	if errors.As(err, &he) {
-		if he.Response == nil {
-			return fmt.Errorf("%w: %v", ErrUnreachable, he.WrappedError)
-		}
-		if he.RespError != nil && (he.RespError.ErrCode == "M_FORBIDDEN" || he.Response.StatusCode == http.StatusForbidden) {
-			return fmt.Errorf("%w: wrong user name or password", ErrLoginFailed)
-		}
+	var ne *NetworkError
+	var he *HTTPError
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.As(err, &ne):
+		return fmt.Errorf("%w: %v", ErrUnreachable, ne.Err)
+	case errors.As(err, &he) && (he.ErrCode == "M_FORBIDDEN" || he.Status == 403):
+		return fmt.Errorf("%w: wrong user name or password", ErrLoginFailed)
+	case errors.As(err, &he) && he.Status >= 500:
+		return fmt.Errorf("%w: the homeserver answered %v", ErrUnreachable, he)
+	default:
 		return fmt.Errorf("%w: %v", ErrLoginFailed, err)
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return fmt.Errorf("%w: %v", ErrUnreachable, err)
 }
 
 // Client is a logged-in session.
 type Client struct {
-	S   Session
-	cli *mautrix.Client
+	S Session
 
-	mu      sync.Mutex
-	offset  time.Duration           // server clock minus ours
-	sentAt  map[string]time.Time    // txn id -> when we sent it, for the clock estimate
-	rooms   map[id.RoomID]*roomInfo // from state
-	onRooms func([]Room)
+	mu     sync.Mutex
+	offset time.Duration           // server clock minus ours
+	sentAt map[string]time.Time    // txn id -> when we sent it, for the clock estimate
+	rooms  map[id.RoomID]*roomInfo // from state
 }
 
 // New makes a client for s.
 func New(s Session) (*Client, error) {
-	cli, err := newMautrix(s.HomeserverURL, s.UserID, s.AccessToken)
+	hs, err := NormalizeHomeserver(s.HomeserverURL)
 	if err != nil {
 		return nil, err
 	}
-	cli.DeviceID = s.DeviceID
-	return &Client{S: s, cli: cli, sentAt: map[string]time.Time{}, rooms: map[id.RoomID]*roomInfo{}}, nil
+	if s.AccessToken == "" || s.UserID == "" {
+		return nil, fmt.Errorf("%w: the session has no user or access token", ErrLoginFailed)
+	}
+	s.HomeserverURL = hs
+	return &Client{S: s, sentAt: map[string]time.Time{}, rooms: map[id.RoomID]*roomInfo{}}, nil
 }
 
 // ServerClockOffset is the current estimate of the server's clock minus ours.
@@ -142,10 +133,14 @@ func (c *Client) ServerClockOffset() time.Duration {
 // TURN fetches TURN servers from the homeserver (GET /voip/turnServer, token in the
 // Authorization header). An empty URI list gives ErrNoTURN: browsers throw on it.
 func (c *Client) TURN(ctx context.Context) ([]webrtc.ICEServer, time.Duration, error) {
-	resp, err := c.cli.TurnServer(ctx)
-	if err != nil {
-		var he mautrix.HTTPError
-		if errors.As(err, &he) && he.Response != nil && (he.Response.StatusCode == 404 || he.Response.StatusCode == 403) {
+	var resp struct {
+		Username string   `json:"username"`
+		Password string   `json:"password"`
+		TTL      int      `json:"ttl"`
+		URIs     []string `json:"uris"`
+	}
+	if err := c.do(ctx, "GET", pathOf("voip", "turnServer"), nil, nil, &resp); err != nil {
+		if st := statusOf(err); st == 404 || st == 403 {
 			return nil, 0, ErrNoTURN
 		}
 		return nil, 0, err
@@ -159,8 +154,12 @@ func (c *Client) TURN(ctx context.Context) ([]webrtc.ICEServer, time.Duration, e
 
 // Logout ends the session on the server.
 func (c *Client) Logout(ctx context.Context) error {
-	_, err := c.cli.Logout(ctx)
-	return err
+	return c.do(ctx, "POST", pathOf("logout"), nil, map[string]any{}, nil)
+}
+
+// do makes an authenticated request.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	return call(ctx, c.S.HomeserverURL, request{method: method, path: path, query: query, token: c.S.AccessToken, body: body}, out)
 }
 
 // ---- sending ----
@@ -180,28 +179,24 @@ func (e *SendError) RetryAfter() time.Duration { return e.retryAfter }
 
 // Permanent reports a request the server refused for good (4xx other than 429).
 func (e *SendError) Permanent() bool {
-	return e.Status >= 400 && e.Status < 500 && e.Status != http.StatusTooManyRequests && e.Status != http.StatusRequestTimeout
+	return e.Status >= 400 && e.Status < 500 && e.Status != 429 && e.Status != 408
 }
 
 func sendError(err error) error {
-	var he mautrix.HTTPError
-	if !errors.As(err, &he) || he.Response == nil {
-		return &SendError{Err: err}
+	var he *HTTPError
+	if !errors.As(err, &he) {
+		return &transientError{&SendError{Err: err}}
 	}
-	se := &SendError{Status: he.Response.StatusCode, Err: err}
-	if se.Status == http.StatusTooManyRequests {
+	se := &SendError{Status: he.Status, Err: err}
+	if se.Status == 429 {
 		se.retryAfter = time.Second
-		if he.RespError != nil {
-			if ms, ok := he.RespError.ExtraData["retry_after_ms"].(float64); ok && ms > 0 {
-				se.retryAfter = time.Duration(ms) * time.Millisecond
-			}
+		if he.RetryAfterMS > 0 {
+			se.retryAfter = time.Duration(he.RetryAfterMS) * time.Millisecond
 		}
+		return se
 	}
 	if se.Permanent() {
 		return se // implements PermanentError
-	}
-	if se.retryAfter > 0 {
-		return se
 	}
 	return &transientError{se}
 }
@@ -226,28 +221,27 @@ func (s sender) Send(msg signalling.OutgoingMessage, done func(error)) {
 }
 
 func (c *Client) send(ctx context.Context, msg signalling.OutgoingMessage) error {
+	txn := msg.TxnID
+	if txn == "" {
+		txn = fmt.Sprintf("ringo%d", time.Now().UnixNano())
+	}
 	if len(msg.Target.Devices) > 0 {
-		req := &mautrix.ReqSendToDevice{Messages: map[id.UserID]map[id.DeviceID]*event.Content{}}
+		messages := map[id.UserID]map[id.DeviceID]any{}
 		for _, d := range msg.Target.Devices {
-			if req.Messages[d.User] == nil {
-				req.Messages[d.User] = map[id.DeviceID]*event.Content{}
+			if messages[d.User] == nil {
+				messages[d.User] = map[id.DeviceID]any{}
 			}
-			req.Messages[d.User][d.Device] = &event.Content{Parsed: msg.Content}
+			messages[d.User][d.Device] = msg.Content
 		}
-		t := msg.Type
-		t.Class = event.ToDeviceEventType
-		if _, err := c.cli.SendToDevice(ctx, t, req); err != nil {
+		if err := c.do(ctx, "PUT", pathOf("sendToDevice", msg.Type.Type, txn), nil, map[string]any{"messages": messages}, nil); err != nil {
 			return sendError(err)
 		}
 		return nil
 	}
 	c.mu.Lock()
-	if msg.TxnID != "" {
-		c.sentAt[msg.TxnID] = time.Now()
-	}
+	c.sentAt[txn] = time.Now()
 	c.mu.Unlock()
-	_, err := c.cli.SendMessageEvent(ctx, msg.Target.Room, msg.Type, msg.Content, mautrix.ReqSendEvent{TransactionID: msg.TxnID})
-	if err != nil {
+	if err := c.do(ctx, "PUT", pathOf("rooms", string(msg.Target.Room), "send", msg.Type.Type, txn), nil, msg.Content, nil); err != nil {
 		return sendError(err)
 	}
 	return nil

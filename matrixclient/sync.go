@@ -6,7 +6,8 @@ import (
 	"sort"
 	"time"
 
-	"maunium.net/go/mautrix"
+	"net/url"
+
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -64,7 +65,12 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		if first {
 			timeout = 0
 		}
-		resp, err := c.cli.FullSyncRequest(ctx, mautrix.ReqSync{Since: since, Timeout: timeout, SetPresence: event.PresenceOffline})
+		q := url.Values{"timeout": {itoa(timeout)}, "set_presence": {"offline"}}
+		if since != "" {
+			q.Set("since", since)
+		}
+		var resp syncResponse
+		err := c.do(ctx, "GET", pathOf("sync"), q, nil, &resp)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -80,14 +86,42 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		}
 		backoff = time.Second
 		h.Status(nil)
-		c.handleSync(resp, first, h)
+		c.handleSync(&resp, first, h)
 		since = resp.NextBatch
 		first = false
 	}
 	return ctx.Err()
 }
 
-func (c *Client) handleSync(resp *mautrix.RespSync, initial bool, h Handler) {
+// syncResponse is the part of a /sync answer Ringo reads.
+type syncResponse struct {
+	NextBatch string `json:"next_batch"`
+	Rooms     struct {
+		Join map[id.RoomID]struct {
+			State    struct{ Events []*rawEvent } `json:"state"`
+			Timeline struct{ Events []*rawEvent } `json:"timeline"`
+		} `json:"join"`
+		Leave map[id.RoomID]json.RawMessage `json:"leave"`
+	} `json:"rooms"`
+	ToDevice struct{ Events []*rawEvent } `json:"to_device"`
+}
+
+// rawEvent is a client-format event with its content kept raw: the engine decodes and
+// validates call contents itself.
+type rawEvent struct {
+	Type      string          `json:"type"`
+	Sender    id.UserID       `json:"sender"`
+	ID        id.EventID      `json:"event_id"`
+	Timestamp int64           `json:"origin_server_ts"`
+	StateKey  *string         `json:"state_key"`
+	Content   json.RawMessage `json:"content"`
+	Unsigned  struct {
+		Age           int64  `json:"age"`
+		TransactionID string `json:"transaction_id"`
+	} `json:"unsigned"`
+}
+
+func (c *Client) handleSync(resp *syncResponse, initial bool, h Handler) {
 	received := time.Now()
 	changed := false
 	// Room order is stable so tests and logs are predictable.
@@ -145,7 +179,7 @@ func (c *Client) handleSync(resp *mautrix.RespSync, initial bool, h Handler) {
 // stamped it between our send and now. (Cross-origin fetch hides the Date header, and
 // Dendrite sends no unsigned.age, so this is how invite ages stay right when the local
 // clock is wrong.)
-func (c *Client) learnOffset(ev *event.Event, received time.Time) {
+func (c *Client) learnOffset(ev *rawEvent, received time.Time) {
 	txn := ev.Unsigned.TransactionID
 	if txn == "" || ev.Sender != c.S.UserID {
 		return
@@ -161,11 +195,18 @@ func (c *Client) learnOffset(ev *event.Event, received time.Time) {
 	c.offset = time.UnixMilli(ev.Timestamp).Sub(mid)
 }
 
-func toRoomEvent(rid id.RoomID, ev *event.Event, received time.Time) signalling.RoomEvent {
+func toRoomEvent(rid id.RoomID, ev *rawEvent, received time.Time) signalling.RoomEvent {
+	class := event.MessageEventType
+	switch {
+	case rid == "":
+		class = event.ToDeviceEventType
+	case ev.StateKey != nil:
+		class = event.StateEventType
+	}
 	re := signalling.RoomEvent{
-		Type: ev.Type, Sender: ev.Sender, EventID: ev.ID, RoomID: rid,
+		Type: event.Type{Type: ev.Type, Class: class}, Sender: ev.Sender, EventID: ev.ID, RoomID: rid,
 		OriginServerTS: ev.Timestamp, ReceivedAt: received, StateKey: ev.StateKey,
-		Content: json.RawMessage(ev.Content.VeryRaw),
+		Content: ev.Content,
 	}
 	if ev.Unsigned.Age > 0 {
 		age := ev.Unsigned.Age
@@ -175,7 +216,7 @@ func toRoomEvent(rid id.RoomID, ev *event.Event, received time.Time) signalling.
 }
 
 // applyState records room name, join rule and membership; it reports a change.
-func (c *Client) applyState(rid id.RoomID, ev *event.Event) bool {
+func (c *Client) applyState(rid id.RoomID, ev *rawEvent) bool {
 	if ev.StateKey == nil {
 		return false
 	}
@@ -193,8 +234,8 @@ func (c *Client) applyState(rid id.RoomID, ev *event.Event) bool {
 		Membership  string `json:"membership"`
 		DisplayName string `json:"displayname"`
 	}
-	_ = json.Unmarshal(ev.Content.VeryRaw, &content)
-	switch ev.Type.Type {
+	_ = json.Unmarshal(ev.Content, &content)
+	switch ev.Type {
 	case "m.room.name":
 		r.name = content.Name
 	case "m.room.canonical_alias":

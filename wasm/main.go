@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"ringo/app"
 	"ringo/browserrtc"
 	"ringo/clock"
+	"ringo/internal/jsutil"
 	"ringo/matrixclient"
 	"ringo/signalling"
 	"ringo/ui"
@@ -445,28 +445,44 @@ func setLocationHash(frag string) {
 }
 
 // defaultHomeserver comes from the server's /config.json (serve.go's -homeserver flag).
+// It uses fetch directly: net/http would add hundreds of kilobytes to the app.
 func defaultHomeserver() string {
-	origin, err := location().Get("origin")
-	if err != nil {
-		return ""
-	}
-	o, _ := origin.String()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o+"/config.json", nil)
+	fetch, err := safejs.Global().Get("fetch")
 	if err != nil {
 		return ""
 	}
-	resp, err := http.DefaultClient.Do(req)
+	p, err := fetch.Invoke("config.json")
 	if err != nil {
 		return ""
 	}
-	defer resp.Body.Close()
+	resp, err := jsutil.Await(ctx, p)
+	if err != nil {
+		return ""
+	}
+	if ok, _ := resp.Get("ok"); !isTrue(ok) {
+		return ""
+	}
+	tp, err := resp.Call("text")
+	if err != nil {
+		return ""
+	}
+	text, err := jsutil.Await(ctx, tp)
+	if err != nil {
+		return ""
+	}
+	s, _ := text.String()
 	var cfg struct {
 		DefaultHomeserver string `json:"default_homeserver"`
 	}
-	_ = json.NewDecoder(resp.Body).Decode(&cfg)
+	_ = json.Unmarshal([]byte(s), &cfg)
 	return cfg.DefaultHomeserver
+}
+
+func isTrue(v safejs.Value) bool {
+	b, err := v.Bool()
+	return err == nil && b
 }
 
 func consoleLog(msg string) {
