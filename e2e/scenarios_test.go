@@ -167,6 +167,17 @@ func TestRelayOnlyCall(t *testing.T) {
 	pa := openLoggedIn(t, alice, room, true)
 	pb := openLoggedIn(t, bob, room, true)
 	ready(t, pa, pb)
+	// Alice picks a specific microphone (the fake device) instead of the default.
+	var picked string
+	deadline := time.Now().Add(10 * time.Second)
+	for picked == "" && time.Now().Before(deadline) {
+		must(t, pa.Eval(`(() => { const s = document.querySelector('[data-testid="mic-select"]');
+		  if (!s || s.options.length < 2) return ''; s.selectedIndex = 1; s.dispatchEvent(new Event('change')); return s.value; })()`, &picked))
+		time.Sleep(100 * time.Millisecond)
+	}
+	if picked == "" {
+		t.Fatal("alice's microphone picker lists no microphone")
+	}
 	must(t, pa.Click("call-voice"))
 	waitState(t, pb, 20*time.Second, "ringing")
 	must(t, pb.Click("answer-voice"))

@@ -13,6 +13,7 @@ type Actions interface {
 	Logout()
 	SelectRoom(roomID string)
 	ForceRelay(on bool)
+	SelectDevice(kind, id string) // kind "audioinput" or "videoinput"; "" id = default
 	Call(video bool)
 	Answer(callID string, video bool)
 	Reject(callID string)
@@ -33,6 +34,7 @@ type DOM struct {
 	last  View
 
 	roomsShown []RoomOption
+	optsShown  map[string][]DeviceOption
 }
 
 // DTMFKeys are the keypad's keys and their data-testid suffixes.
@@ -87,6 +89,14 @@ func Mount(rootID string, act Actions, defaultHomeserver string) (*DOM, error) {
 		go act.ForceRelay(on)
 	})
 	b.add(home, "p", "status", map[string]string{"role": "status"})
+	devs := b.add(home, "div", "", map[string]string{"class": "picker"})
+	for _, p := range []struct{ id, label, kind string }{{"mic-select", "Microphone ", "audioinput"}, {"camera-select", "Camera ", "videoinput"}} {
+		p := p
+		l := b.add(devs, "label", "", map[string]string{"for": p.id})
+		b.text(l, p.label)
+		sel := b.add(devs, "select", p.id, map[string]string{"id": p.id})
+		b.on(sel, "change", func(safejs.Value) { v := d.value(p.id); go act.SelectDevice(p.kind, v) })
+	}
 
 	picker := b.add(home, "div", "", map[string]string{"class": "picker"})
 	lbl := b.add(picker, "label", "", map[string]string{"for": "room-select"})
@@ -147,6 +157,8 @@ func (d *DOM) Render(v View) {
 	d.setText("status", v.Status)
 	d.show("status", v.Status != "")
 	d.renderRooms(v.Rooms)
+	d.renderOptions("mic-select", v.Mics)
+	d.renderOptions("camera-select", v.Cameras)
 	d.setDisabled("call-voice", !v.CanCall)
 	d.setDisabled("call-video", !v.CanCall)
 	d.setText("call-hint", v.CallHint)
@@ -233,4 +245,31 @@ func (d *DOM) renderRooms(rooms []RoomOption) {
 		}
 	}
 	d.roomsShown = append([]RoomOption{}, rooms...)
+}
+
+// renderOptions fills a device picker when its options change.
+func (d *DOM) renderOptions(name string, opts []DeviceOption) {
+	if d.optsShown == nil {
+		d.optsShown = map[string][]DeviceOption{}
+	}
+	if prev, ok := d.optsShown[name]; ok && len(prev) == len(opts) {
+		same := true
+		for i := range prev {
+			same = same && prev[i] == opts[i]
+		}
+		if same {
+			return
+		}
+	}
+	sel := d.el[name]
+	_ = sel.Set("textContent", "")
+	b := builder{d: d}
+	for _, o := range opts {
+		e := b.add(sel, "option", "", map[string]string{"value": o.ID})
+		b.text(e, o.Label) // device labels come from the system: text only
+		if o.Selected {
+			_ = e.Set("selected", true)
+		}
+	}
+	d.optsShown[name] = append([]DeviceOption{}, opts...)
 }

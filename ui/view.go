@@ -5,6 +5,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"maunium.net/go/mautrix/id"
@@ -41,6 +42,19 @@ type Input struct {
 	LoginBusy    bool
 	Error        string // an error for the user (login failure, media failure, ...)
 	Now          time.Time
+	Devices      []Device // microphones and cameras
+	Mic, Camera  string   // chosen device ids ("" = the browser's default)
+}
+
+// Device is a microphone ("audioinput") or camera ("videoinput").
+type Device struct {
+	ID, Kind, Label string
+}
+
+// DeviceOption is one entry of a device picker.
+type DeviceOption struct {
+	ID, Label string
+	Selected  bool
 }
 
 // View is the page, as data.
@@ -56,6 +70,8 @@ type View struct {
 	Waiting    *CallView // a second incoming call during a call ("call waiting")
 	Error      string
 	IgnoredMsg string // the latest ignored invite, in words
+	Mics       []DeviceOption
+	Cameras    []DeviceOption
 }
 
 // RoomOption is one entry of the room picker.
@@ -149,6 +165,8 @@ func Build(in Input) View {
 	if in.Phase != PhaseReady {
 		return v
 	}
+	v.Mics = deviceOptions(in.Devices, "audioinput", in.Mic, "Microphone")
+	v.Cameras = deviceOptions(in.Devices, "videoinput", in.Camera, "Camera")
 	if !in.State.Online && in.State.Offline != "" {
 		v.Status = "Cannot reach the homeserver; retrying. (" + in.State.Offline + ")"
 	}
@@ -281,4 +299,23 @@ func callView(ci signalling.CallInfo, now time.Time) CallView {
 		cv.Text = EndText(ci.EndReason, ci.EndedBy)
 	}
 	return cv
+}
+
+// deviceOptions lists the devices of one kind, the browser's default first. Devices
+// without a label (before permission is granted) are numbered.
+func deviceOptions(devs []Device, kind, chosen, noun string) []DeviceOption {
+	out := []DeviceOption{{ID: "", Label: "Default " + strings.ToLower(noun), Selected: chosen == ""}}
+	n := 0
+	for _, d := range devs {
+		if d.Kind != kind || d.ID == "" || d.ID == "default" {
+			continue
+		}
+		n++
+		label := d.Label
+		if label == "" {
+			label = fmt.Sprintf("%s %d", noun, n)
+		}
+		out = append(out, DeviceOption{ID: d.ID, Label: label, Selected: d.ID == chosen})
+	}
+	return out
 }

@@ -115,3 +115,17 @@ func TestBuild(t *testing.T) {
 		is.True(v.Status != "")
 	})
 }
+
+func TestDevicePickersListMicrophonesAndCameras(t *testing.T) {
+	is := is.New(t)
+	devs := []ui.Device{
+		{ID: "default", Kind: "audioinput", Label: "Default"},
+		{ID: "m1", Kind: "audioinput", Label: "USB mic"},
+		{ID: "m2", Kind: "audioinput"},
+		{ID: "c1", Kind: "videoinput", Label: "Webcam"},
+		{ID: "s1", Kind: "audiooutput", Label: "Speakers"},
+	}
+	v := ui.Build(ui.Input{Phase: ui.PhaseReady, State: app.State{Me: me}, Devices: devs, Mic: "m2"})
+	is.Equal(v.Mics, []ui.DeviceOption{{ID: "", Label: "Default microphone"}, {ID: "m1", Label: "USB mic"}, {ID: "m2", Label: "Microphone 2", Selected: true}})
+	is.Equal(v.Cameras, []ui.DeviceOption{{ID: "", Label: "Default camera", Selected: true}, {ID: "c1", Label: "Webcam"}})
+}

@@ -76,6 +76,8 @@ type webApp struct {
 	local      safejs.Value
 	remote     map[string]safejs.Value // remote streams by id
 	marked     bool                    // render loop only
+	devices    []ui.Device
+	mic, cam   string // chosen device ids
 }
 
 func (w *webApp) changed() {
@@ -101,7 +103,8 @@ func (w *webApp) renderLoop() {
 func (w *webApp) render() {
 	defer func() { _ = recover() }()
 	w.mu.Lock()
-	in := ui.Input{Phase: w.phase, SelectedRoom: w.selected, LoginBusy: w.loginBusy, Error: w.errText, Now: time.Now()}
+	in := ui.Input{Phase: w.phase, SelectedRoom: w.selected, LoginBusy: w.loginBusy, Error: w.errText, Now: time.Now(),
+		Devices: w.devices, Mic: w.mic, Camera: w.cam}
 	ctl := w.ctl
 	local := w.local
 	remote := w.remote
@@ -189,7 +192,8 @@ func (w *webApp) start(s matrixclient.Session) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	media := &recordingMedia{inner: browserrtc.NewMedia(browserrtc.MediaOptions{}), w: w}
+	media := &recordingMedia{w: w}
+	go w.refreshDevices()
 	factory := browserrtc.Factory(browserrtc.OnRemoteStream(func(st safejs.Value) {
 		idv, _ := st.Get("id")
 		sid, _ := idv.String()
@@ -242,6 +246,35 @@ func (w *webApp) SelectRoom(roomID string) {
 		InviteLifetimeMS: int(w.lifetime.Milliseconds()), MinRingMS: int(w.minRing.Milliseconds())}
 	w.mu.Unlock()
 	setLocationHash(r.Fragment())
+	w.changed()
+}
+
+func (w *webApp) SelectDevice(kind, id string) {
+	w.mu.Lock()
+	if kind == "audioinput" {
+		w.mic = id
+	} else {
+		w.cam = id
+	}
+	w.mu.Unlock()
+	w.changed()
+}
+
+// refreshDevices lists microphones and cameras for the pickers.
+func (w *webApp) refreshDevices() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	devs, err := browserrtc.NewMedia(browserrtc.MediaOptions{}).ListDevices(ctx)
+	if err != nil {
+		return
+	}
+	var out []ui.Device
+	for _, d := range devs {
+		out = append(out, ui.Device{ID: d.ID, Kind: d.Kind, Label: d.Label})
+	}
+	w.mu.Lock()
+	w.devices = out
+	w.mu.Unlock()
 	w.changed()
 }
 
@@ -329,12 +362,14 @@ func (w *webApp) DTMF(callID, digit string) {
 // getUserMedia failure into words for the user; the engine ends the call with
 // user_media_failed.
 type recordingMedia struct {
-	inner *browserrtc.Media
-	w     *webApp
+	w *webApp
 }
 
 func (m *recordingMedia) Acquire(kind signalling.MediaKind, done func(signalling.LocalStream, error)) {
-	m.inner.Acquire(kind, func(s signalling.LocalStream, err error) {
+	m.w.mu.Lock()
+	opts := browserrtc.MediaOptions{AudioDeviceID: m.w.mic, VideoDeviceID: m.w.cam}
+	m.w.mu.Unlock()
+	browserrtc.NewMedia(opts).Acquire(kind, func(s signalling.LocalStream, err error) {
 		if err != nil {
 			var me *browserrtc.MediaError
 			if errors.As(err, &me) {
@@ -347,6 +382,7 @@ func (m *recordingMedia) Acquire(kind signalling.MediaKind, done func(signalling
 			m.w.local = bs.JSValue()
 			m.w.mu.Unlock()
 			m.w.changed()
+			go m.w.refreshDevices() // labels appear once permission is granted
 		}
 		done(s, err)
 	})
