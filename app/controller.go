@@ -52,12 +52,26 @@ type IgnoredInvite struct {
 	Why    signalling.IgnoreReason
 }
 
+// Backend is where calls are signalled: the homeserver (standalone mode,
+// *matrixclient.Client) or the widget host (widget mode).
+type Backend interface {
+	// Run delivers room batches, room lists and status to h until ctx ends.
+	Run(ctx context.Context, h matrixclient.Handler) error
+	Sender() signalling.Sender
+	// TURN returns ICE servers and how long they stay valid; matrixclient.ErrNoTURN when
+	// there are none.
+	TURN(ctx context.Context) ([]webrtc.ICEServer, time.Duration, error)
+	Whoami() (id.UserID, id.DeviceID)
+}
+
 // ErrNoRoom means a command named a room we are not in.
 var ErrNoRoom = errors.New("app: not in that room")
 
 // Controller runs a standalone session.
 type Controller struct {
-	client *matrixclient.Client
+	client Backend
+	me     id.UserID
+	device id.DeviceID
 	deps   Deps
 	ctx    context.Context
 
@@ -69,7 +83,7 @@ type Controller struct {
 }
 
 // Start begins syncing and returns at once. Everything stops when ctx ends.
-func Start(ctx context.Context, client *matrixclient.Client, deps Deps) *Controller {
+func Start(ctx context.Context, client Backend, deps Deps) *Controller {
 	if deps.Logf == nil {
 		deps.Logf = func(string, ...any) {}
 	}
@@ -77,7 +91,8 @@ func Start(ctx context.Context, client *matrixclient.Client, deps Deps) *Control
 		deps.OnChange = func(State) {}
 	}
 	c := &Controller{client: client, deps: deps, ctx: ctx, managers: map[id.RoomID]*signalling.Manager{}}
-	c.state.Me = client.S.UserID
+	c.me, c.device = client.Whoami()
+	c.state.Me = c.me
 	go c.refreshTURN(ctx)
 	go func() { _ = client.Run(ctx, handler{c}) }()
 	return c
@@ -130,7 +145,7 @@ func (c *Controller) manager(room id.RoomID) *signalling.Manager {
 		return m
 	}
 	m, err := signalling.NewManager(signalling.Config{
-		Room: room, UserID: c.client.S.UserID, DeviceID: c.client.S.DeviceID,
+		Room: room, UserID: c.me, DeviceID: c.device,
 		Sender: c.client.Sender(), Media: c.deps.Media, NewPeer: c.deps.NewPeer, Clock: c.deps.Clock,
 		Observer:       observer{c, room},
 		ICEServers:     c.iceServers,
@@ -172,7 +187,7 @@ func (c *Controller) PlaceCall(room id.RoomID, kind signalling.MediaKind) (strin
 	c.mu.Lock()
 	for _, r := range c.state.Rooms {
 		if r.ID == room {
-			if j := r.Joined(c.client.S.UserID); len(j) == 1 {
+			if j := r.Joined(c.me); len(j) == 1 {
 				peer = j[0]
 			}
 		}

@@ -123,6 +123,9 @@ func New(s Session) (*Client, error) {
 	return &Client{S: s, sentAt: map[string]time.Time{}, rooms: map[id.RoomID]*roomInfo{}}, nil
 }
 
+// Whoami names the signed-in user and device.
+func (c *Client) Whoami() (id.UserID, id.DeviceID) { return c.S.UserID, c.S.DeviceID }
+
 // ServerClockOffset is the current estimate of the server's clock minus ours.
 func (c *Client) ServerClockOffset() time.Duration {
 	c.mu.Lock()
