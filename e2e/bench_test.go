@@ -87,6 +87,7 @@ func callEvents(ctx context.Context, t *testing.T, u *stack.User, room, callID s
 
 type sample struct {
 	ringMS, answerMS, clickMS  float64
+	toInviteMS, toAnswerMS     float64 // click -> invite stamped; ring -> answer stamped
 	callerEvents, calleeEvents map[string]int
 	eoc                        bool
 }
@@ -154,6 +155,12 @@ func TestBenchmarkCalls(t *testing.T) {
 			}
 			if answerTS > 0 {
 				s.answerMS = float64(both - answerTS)
+			}
+			if inviteTS > 0 {
+				s.toInviteMS = float64(inviteTS - t0)
+			}
+			if ring := firstMark(mb, "ringing", t0); ring > 0 && answerTS > 0 {
+				s.toAnswerMS = float64(answerTS - ring)
 			}
 			s.eoc = endOfCandidatesSent(t, alice, room, callID)
 			must(t, pa.Click("hangup"))
@@ -236,6 +243,17 @@ func printTable(results map[string][]sample, runs int) {
 		}
 		f := func(xs []float64) string { m, lo, hi := stats(xs); return fmt.Sprintf("%.0f [%.0f-%.0f]", m, lo, hi) }
 		fmt.Fprintf(&b, "%-12s %-26s %-26s %-26s\n", label, f(ring), f(ans), f(click))
+	}
+	fmt.Fprintf(&b, "\nWhere the time goes (median ms): click -> invite on the server; callee ringing -> answer on the server (immediate answer)\n")
+	for _, label := range []string{"direct", "relay only"} {
+		var a, c []float64
+		for _, s := range results[label] {
+			a = append(a, s.toInviteMS)
+			c = append(c, s.toAnswerMS)
+		}
+		ma, _, _ := stats(a)
+		mc, _, _ := stats(c)
+		fmt.Fprintf(&b, "%-12s %.0f; %.0f\n", label, ma, mc)
 	}
 	fmt.Fprintf(&b, "\nSignalling events per call (hangup and mid-call events excluded), median over runs\n")
 	for _, label := range []string{"direct", "relay only"} {

@@ -47,6 +47,19 @@ SH
 chmod +x "$BIN/headless_shell.new"
 mv "$BIN/headless_shell.new" "$BIN/headless_shell"
 
+# --- matrix-widget-api (the widget host library, for the widget-mode e2e host page) ---
+MWA=$CACHE/npm/node_modules/matrix-widget-api/dist/api.js
+if [ ! -f "$MWA" ]; then
+	if command -v npm >/dev/null; then
+		log "installing matrix-widget-api 1.19.0 from npm"
+		mkdir -p "$CACHE/npm"
+		npm install --silent --no-audit --no-fund --prefix "$CACHE/npm" matrix-widget-api@1.19.0 >/dev/null
+	else
+		log "npm is needed for the widget-mode e2e host page (matrix-widget-api)"
+		exit 1
+	fi
+fi
+
 # --- Dendrite (the real homeserver for the demo and the end-to-end suite) ----------
 if [ -x scripts/install-dendrite.sh ] || [ -f scripts/install-dendrite.sh ]; then
 	bash scripts/install-dendrite.sh >/dev/null
