@@ -275,6 +275,29 @@ func TestHoldMuteAndDTMF(t *testing.T) {
 	waitState(t, pa, 15*time.Second, "ended")
 }
 
+// A callee whose browser denies the microphone is told why in plain words, and both
+// sides see the call end with user_media_failed (not a silent hang).
+func TestDeniedMicrophoneEndsTheCallWithAReason(t *testing.T) {
+	alice, bob, room := twoUsersInARoom(t)
+	pa := openLoggedIn(t, alice, room, false)
+	pb := openLoggedIn(t, bob, room, false)
+	ready(t, pa, pb)
+	must(t, pb.Eval(`(() => { navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("Permission denied", "NotAllowedError")); return true; })()`, nil))
+	must(t, pa.Click("call-voice"))
+	waitState(t, pb, 20*time.Second, "ringing")
+	must(t, pb.Click("answer-voice"))
+	waitState(t, pb, 15*time.Second, "ended")
+	reasonIs(t, pb, "user_media_failed")
+	msg, err := pb.ErrorText()
+	must(t, err)
+	if !strings.Contains(strings.ToLower(msg), "allow") {
+		t.Fatalf("bob's error %q does not tell him to allow access", msg)
+	}
+	waitState(t, pa, 15*time.Second, "ended")
+	reasonIs(t, pa, "user_media_failed")
+}
+
+
 // Scenario 8: the homeserver restarts while both are idle; a call placed afterwards
 // still connects. It restarts the shared homeserver, so it runs last (its name sorts
 // after the others and tests in a file run in order; see TestMain).
