@@ -297,7 +297,6 @@ func TestDeniedMicrophoneEndsTheCallWithAReason(t *testing.T) {
 	reasonIs(t, pa, "user_media_failed")
 }
 
-
 // Scenario 8: the homeserver restarts while both are idle; a call placed afterwards
 // still connects. It restarts the shared homeserver, so it runs last (its name sorts
 // after the others and tests in a file run in order; see TestMain).
