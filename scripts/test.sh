@@ -20,6 +20,9 @@ step "go vet (native and js/wasm)"
 go vet ./...
 GOOS=js GOARCH=wasm go vet ./...
 
+step "build the app (size report)"
+bash build.sh
+
 step "native tests (-race)"
 go test -race -count=1 -timeout 20m ./...
 
@@ -38,6 +41,4 @@ rm -f "$out"
 [ "$passed" -gt 0 ] || { echo "no js tests ran"; exit 1; }
 echo "js tests passed: $passed"
 
-step "build the app (size report)"
-bash build.sh >/dev/null
 echo "all tests passed"
