@@ -1,0 +1,144 @@
+package widgetclient_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"ringo/matrixclient"
+	"ringo/signalling"
+	"ringo/widgetclient"
+)
+
+type engineSide struct {
+	mu      sync.Mutex
+	batches []signalling.Batch
+	rooms   [][]matrixclient.Room
+	status  []error
+}
+
+func (e *engineSide) RoomBatch(_ id.RoomID, b signalling.Batch) {
+	e.mu.Lock()
+	e.batches = append(e.batches, b)
+	e.mu.Unlock()
+}
+func (e *engineSide) RoomsChanged(r []matrixclient.Room) {
+	e.mu.Lock()
+	e.rooms = append(e.rooms, r)
+	e.mu.Unlock()
+}
+func (e *engineSide) ToDevice([]signalling.RoomEvent) {}
+func (e *engineSide) Status(err error)                { e.mu.Lock(); e.status = append(e.status, err); e.mu.Unlock() }
+func (e *engineSide) snapshot() ([]signalling.Batch, [][]matrixclient.Room, []error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]signalling.Batch(nil), e.batches...), append([][]matrixclient.Room(nil), e.rooms...), append([]error(nil), e.status...)
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func pushEvent(c *widgetclient.Client, ev map[string]any) {
+	b, _ := json.Marshal(map[string]any{"api": "toWidget", "widgetId": "ringo", "requestId": "p", "action": "send_event", "data": ev})
+	c.Handle(host, b)
+}
+
+func TestTransport(t *testing.T) {
+	t.Run("call events become one batch after a quiet period; members become the room", func(t *testing.T) {
+		is := is.New(t)
+		c, r, clk := newClient()
+		tr := widgetclient.NewTransport(c, params, clk)
+		eng := &engineSide{}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() { _ = tr.Run(ctx, eng) }()
+		waitUntil(t, func() bool { return r.count() >= 1 }) // content_loaded
+		approve(c, widgetclient.OneToOneCapabilities(params.RoomID)...)
+		waitUntil(t, func() bool { _, _, s := eng.snapshot(); return len(s) == 1 })
+		_, _, st := eng.snapshot()
+		is.NoErr(st[0])
+		me, dev := tr.Whoami()
+		is.Equal(me, params.UserID)
+		is.Equal(dev, params.DeviceID)
+
+		sk := "@bob:localhost"
+		pushEvent(c, map[string]any{"type": "m.room.member", "sender": sk, "state_key": sk, "room_id": "!r:localhost", "content": map[string]any{"membership": "join"}})
+		pushEvent(c, map[string]any{"type": "m.call.invite", "sender": sk, "room_id": "!r:localhost", "origin_server_ts": 1, "content": map[string]any{"call_id": "c1"}})
+		pushEvent(c, map[string]any{"type": "m.call.hangup", "sender": sk, "room_id": "!r:localhost", "origin_server_ts": 2, "content": map[string]any{"call_id": "c1"}})
+		pushEvent(c, map[string]any{"type": "m.call.invite", "sender": sk, "room_id": "!other:localhost", "content": map[string]any{}}) // another room
+		pushEvent(c, map[string]any{"type": "m.call.invite"})                                                                           // no sender
+		clk.Advance(widgetclient.QuietPeriod - time.Millisecond)
+		b, rooms, _ := eng.snapshot()
+		is.Equal(len(b), 0) // still inside the quiet period
+		is.Equal(rooms[len(rooms)-1][0].Members[id.UserID(sk)], signalling.MembershipJoin)
+		clk.Advance(2 * time.Millisecond)
+		b, _, _ = eng.snapshot()
+		is.Equal(len(b), 1)
+		is.Equal(len(b[0].Events), 3) // member, invite and hangup together: the invite never rings
+		is.Equal(b[0].Events[1].Type, event.Type{Type: "m.call.invite", Class: event.MessageEventType})
+	})
+	t.Run("denied call capabilities are reported and sends fail permanently", func(t *testing.T) {
+		is := is.New(t)
+		c, r, clk := newClient()
+		tr := widgetclient.NewTransport(c, params, clk)
+		eng := &engineSide{}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() { _ = tr.Run(ctx, eng) }()
+		waitUntil(t, func() bool { return r.count() >= 1 })
+		approve(c, widgetclient.CapTimeline(params.RoomID))
+		waitUntil(t, func() bool { _, _, s := eng.snapshot(); return len(s) == 1 })
+		_, _, st := eng.snapshot()
+		is.True(errors.Is(st[0], widgetclient.ErrCannotCall))
+		var got error
+		n := r.count()
+		tr.Sender().Send(signalling.OutgoingMessage{Type: event.CallInvite, Content: map[string]any{}, Target: signalling.Target{Room: params.RoomID}}, func(err error) { got = err })
+		var pe signalling.PermanentError
+		is.True(errors.As(got, &pe) && pe.Permanent())
+		is.Equal(r.count(), n) // nothing posted
+		tctx, tcancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer tcancel()
+		_, _, err := tr.TURN(tctx)
+		is.True(errors.Is(err, matrixclient.ErrNoTURN))
+	})
+	t.Run("TURN comes from update_turn_servers; sends go through send_event", func(t *testing.T) {
+		is := is.New(t)
+		c, r, clk := newClient()
+		tr := widgetclient.NewTransport(c, params, clk)
+		eng := &engineSide{}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() { _ = tr.Run(ctx, eng) }()
+		waitUntil(t, func() bool { return r.count() >= 1 })
+		approve(c, widgetclient.OneToOneCapabilities(params.RoomID)...)
+		c.Handle(host, toWidget("update_turn_servers", `{"uris":["turn:t"],"username":"u","password":"p"}`))
+		servers, _, err := tr.TURN(context.Background())
+		is.NoErr(err)
+		is.Equal(servers[0].URLs, []string{"turn:t"})
+		done := make(chan error, 1)
+		tr.Sender().Send(signalling.OutgoingMessage{Type: event.CallHangup, Content: map[string]any{"call_id": "c"}, Target: signalling.Target{Room: params.RoomID}}, func(err error) { done <- err })
+		req := r.last()
+		is.Equal(req.Action, "send_event")
+		req.Response = json.RawMessage(`{"event_id":"$x"}`)
+		b, _ := json.Marshal(req)
+		c.Handle(host, b)
+		is.NoErr(<-done)
+		tr.Sender().Send(signalling.OutgoingMessage{Type: event.CallInvite, Content: map[string]any{}, Target: signalling.Target{Devices: []signalling.DeviceAddress{{User: "@b:x", Device: "D"}}}}, func(err error) { done <- err })
+		is.True(errors.Is(<-done, widgetclient.ErrCapabilityDenied)) // no to-device capability for 1:1
+	})
+}
