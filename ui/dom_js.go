@@ -99,9 +99,10 @@ func Mount(rootID string, act Actions, defaultHomeserver string) (*DOM, error) {
 	}
 
 	picker := b.add(home, "div", "", map[string]string{"class": "picker"})
-	lbl := b.add(picker, "label", "", map[string]string{"for": "room-select"})
+	wrap := b.add(picker, "span", "room-picker", nil)
+	lbl := b.add(wrap, "label", "", map[string]string{"for": "room-select"})
 	b.text(lbl, "Room ")
-	sel := b.add(picker, "select", "room-select", map[string]string{"id": "room-select"})
+	sel := b.add(wrap, "select", "room-select", map[string]string{"id": "room-select"})
 	b.on(sel, "change", func(safejs.Value) { v := d.value("room-select"); go act.SelectRoom(v) })
 	b.button(picker, "call-voice", "Voice call", func() { go act.Call(false) })
 	b.button(picker, "call-video", "Video call", func() { go act.Call(true) })
@@ -154,6 +155,8 @@ func (d *DOM) Render(v View) {
 		d.setText("login-submit", "Sign in")
 	}
 	d.setText("me", v.Me)
+	d.show("logout", !v.Widget)
+	d.show("room-picker", !v.Widget)
 	d.setText("status", v.Status)
 	d.show("status", v.Status != "")
 	d.renderRooms(v.Rooms)

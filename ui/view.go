@@ -44,6 +44,7 @@ type Input struct {
 	Now          time.Time
 	Devices      []Device // microphones and cameras
 	Mic, Camera  string   // chosen device ids ("" = the browser's default)
+	Widget       bool     // inside a Matrix client: no sign-out, the room is the widget's
 }
 
 // Device is a microphone ("audioinput") or camera ("videoinput").
@@ -72,6 +73,7 @@ type View struct {
 	IgnoredMsg string // the latest ignored invite, in words
 	Mics       []DeviceOption
 	Cameras    []DeviceOption
+	Widget     bool
 }
 
 // RoomOption is one entry of the room picker.
@@ -161,14 +163,18 @@ func EndText(r signalling.EndReason, by signalling.Party) string {
 
 // Build computes the view.
 func Build(in Input) View {
-	v := View{Phase: in.Phase, LoginBusy: in.LoginBusy, Error: in.Error, Me: string(in.State.Me)}
+	v := View{Phase: in.Phase, LoginBusy: in.LoginBusy, Error: in.Error, Me: string(in.State.Me), Widget: in.Widget}
 	if in.Phase != PhaseReady {
 		return v
 	}
 	v.Mics = deviceOptions(in.Devices, "audioinput", in.Mic, "Microphone")
 	v.Cameras = deviceOptions(in.Devices, "videoinput", in.Camera, "Camera")
 	if !in.State.Online && in.State.Offline != "" {
-		v.Status = "Cannot reach the homeserver; retrying. (" + in.State.Offline + ")"
+		if in.Widget {
+			v.Error = in.State.Offline // the host refused something Ringo needs: say so plainly
+		} else {
+			v.Status = "Cannot reach the homeserver; retrying. (" + in.State.Offline + ")"
+		}
 	}
 	var selected bool
 	for _, r := range in.State.Rooms {

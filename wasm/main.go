@@ -24,6 +24,7 @@ import (
 	"ringo/matrixclient"
 	"ringo/signalling"
 	"ringo/ui"
+	"ringo/widgetclient"
 )
 
 func main() {
@@ -45,7 +46,13 @@ func main() {
 	}
 	w.dom = dom
 	go w.renderLoop()
-	if route.User != "" && route.Password != "" {
+	if p, ok := widgetclient.ParseParams(locationHref()); ok {
+		w.widget = true
+		w.selected = p.RoomID
+		if err := w.startWidget(p); err != nil {
+			showFatal("Ringo could not start as a widget: " + err.Error())
+		}
+	} else if route.User != "" && route.Password != "" {
 		keep := route
 		keep.Homeserver, keep.User, keep.Password = "", "", ""
 		setLocationHash(keep.Fragment()) // drop the credentials from the address bar
@@ -76,6 +83,7 @@ type webApp struct {
 	local      safejs.Value
 	remote     map[string]safejs.Value // remote streams by id
 	marked     bool                    // render loop only
+	widget     bool                    // running inside a Matrix client as a widget
 	devices    []ui.Device
 	mic, cam   string // chosen device ids
 }
@@ -104,7 +112,7 @@ func (w *webApp) render() {
 	defer func() { _ = recover() }()
 	w.mu.Lock()
 	in := ui.Input{Phase: w.phase, SelectedRoom: w.selected, LoginBusy: w.loginBusy, Error: w.errText, Now: time.Now(),
-		Devices: w.devices, Mic: w.mic, Camera: w.cam}
+		Devices: w.devices, Mic: w.mic, Camera: w.cam, Widget: w.widget}
 	ctl := w.ctl
 	local := w.local
 	remote := w.remote
@@ -191,6 +199,14 @@ func (w *webApp) start(s matrixclient.Session) {
 		w.setError(loginErrorText(err))
 		return
 	}
+	w.mu.Lock()
+	w.client = cl
+	w.mu.Unlock()
+	w.run(cl)
+}
+
+// run starts the app controller on a backend (the homeserver or the widget host).
+func (w *webApp) run(backend app.Backend) {
 	ctx, cancel := context.WithCancel(context.Background())
 	media := &recordingMedia{w: w}
 	go w.refreshDevices()
@@ -202,7 +218,7 @@ func (w *webApp) start(s matrixclient.Session) {
 		w.mu.Unlock()
 		w.changed()
 	}))
-	ctl := app.Start(ctx, cl, app.Deps{
+	ctl := app.Start(ctx, backend, app.Deps{
 		NewPeer: factory, Media: media, Clock: clock.Wall{},
 		ForceRelay:     func() bool { w.mu.Lock(); defer w.mu.Unlock(); return w.forceRelay },
 		InviteLifetime: w.lifetime, MinRingTime: w.minRing,
@@ -210,7 +226,7 @@ func (w *webApp) start(s matrixclient.Session) {
 		OnChange: func(app.State) { w.changed() },
 	})
 	w.mu.Lock()
-	w.client, w.ctl, w.cancel = cl, ctl, cancel
+	w.ctl, w.cancel = ctl, cancel
 	w.phase = ui.PhaseReady
 	w.errText = ""
 	w.mu.Unlock()
@@ -459,6 +475,15 @@ func storageRemove(which, key string) {
 func location() safejs.Value {
 	l, _ := safejs.Global().Get("location")
 	return l
+}
+
+func locationHref() string {
+	h, err := location().Get("href")
+	if err != nil {
+		return ""
+	}
+	s, _ := h.String()
+	return s
 }
 
 func locationHash() string {

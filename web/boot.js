@@ -1,6 +1,13 @@
 // Loads Ringo's WebAssembly. Everything else happens in Go; this file only shows a
 // readable message instead of a blank page when loading fails.
 "use strict";
+// In widget mode the host may send its first request (capabilities) as soon as the iframe
+// loads, before the WebAssembly is running: keep those messages until Go takes over.
+window.__ringoInbox = [];
+window.__ringoEarly = (ev) => {
+  try { window.__ringoInbox.push({ origin: ev.origin, data: JSON.stringify(ev.data) }); } catch (e) { /* not JSON: ignored */ }
+};
+window.addEventListener("message", window.__ringoEarly);
 (async function boot() {
   const status = document.getElementById("boot-status");
   const fail = (msg) => {

@@ -68,6 +68,7 @@ func (b *Browser) Close() {}
 // Page is one tab in its own browser context.
 type Page struct {
 	Name   string
+	frame  string // CSS selector of an iframe whose document this view drives ("" = the page)
 	ctx    context.Context
 	cancel context.CancelFunc
 	mu     sync.Mutex
@@ -88,8 +89,17 @@ const pcTracker = `(() => {
 })();`
 
 // NewPage opens a fresh browser context (separate storage) with the tracker installed.
-func (b *Browser) NewPage(name string) (*Page, error) {
-	alloc, cancelAlloc := chromedp.NewExecAllocator(b.ctx, allocatorOptions()...)
+func (b *Browser) NewPage(name string) (*Page, error) { return b.NewPageWithFlags(name, nil) }
+
+// NewPageWithFlags is NewPage with extra Chromium flags. The widget host page uses
+// disable-web-security so the test can reach into Ringo's cross-origin iframe the way a
+// person would (clicking its buttons); postMessage origins are unaffected.
+func (b *Browser) NewPageWithFlags(name string, flags map[string]any) (*Page, error) {
+	opts := allocatorOptions()
+	for k, v := range flags {
+		opts = append(opts, chromedp.Flag(k, v))
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(b.ctx, opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
 	cancel := func() { cancelCtx(); cancelAlloc() }
 	p := &Page{Name: name, ctx: ctx, cancel: cancel}
@@ -172,8 +182,21 @@ func (p *Page) Open(url string) error {
 	return p.run(30*time.Second, chromedp.Navigate(url))
 }
 
+// InFrame returns a view of the same tab that drives the document inside the iframe
+// matched by selector (needs a page opened with disable-web-security when the iframe is
+// cross-origin).
+func (p *Page) InFrame(selector string) *Page {
+	return &Page{Name: p.Name + " (frame)", frame: selector, ctx: p.ctx, cancel: func() {}, logs: nil}
+}
+
 // Click clicks the visible element with the test id.
 func (p *Page) Click(testID string) error {
+	if p.frame != "" {
+		if err := p.WaitEnabled(testID, 20*time.Second); err != nil {
+			return err
+		}
+		return p.Eval(fmt.Sprintf(`(() => { document.querySelector(%q).click(); return true; })()`, sel(testID)), nil)
+	}
 	if err := p.run(20*time.Second, chromedp.WaitVisible(sel(testID), chromedp.ByQuery), chromedp.Click(sel(testID), chromedp.ByQuery)); err != nil {
 		return fmt.Errorf("%s: click %s: %w", p.Name, testID, err)
 	}
@@ -190,6 +213,10 @@ func (p *Page) Fill(testID, value string) error {
 
 // Eval runs JavaScript (awaiting a promise result) and decodes the result into out.
 func (p *Page) Eval(js string, out any) error {
+	if p.frame != "" {
+		// Run the expression with the iframe's document and window in scope.
+		js = fmt.Sprintf(`((f) => ((document, window) => (%s))(f.contentDocument, f.contentWindow))(document.querySelector(%q))`, js, p.frame)
+	}
 	return p.run(20*time.Second, chromedp.Evaluate(js, out, func(ep *runtime.EvaluateParams) *runtime.EvaluateParams {
 		return ep.WithAwaitPromise(true)
 	}))
