@@ -29,16 +29,7 @@ func call(v safejs.Value, method string, args ...any) (safejs.Value, error) {
 }
 
 // get reads v[field]; a missing object reads as undefined instead of failing.
-func get(v safejs.Value, field string) safejs.Value {
-	if v.IsUndefined() || v.IsNull() {
-		return safejs.Undefined()
-	}
-	f, err := v.Get(field)
-	if err != nil {
-		return safejs.Undefined()
-	}
-	return f
-}
+func get(v safejs.Value, field string) safejs.Value { return jsutil.Get(v, field) }
 
 // absent reports whether v is undefined or null.
 func absent(v safejs.Value) bool { return v.IsUndefined() || v.IsNull() }

@@ -229,13 +229,7 @@ func (c *Client) send(ctx context.Context, msg signalling.OutgoingMessage) error
 		txn = fmt.Sprintf("ringo%d", time.Now().UnixNano())
 	}
 	if len(msg.Target.Devices) > 0 {
-		messages := map[id.UserID]map[id.DeviceID]any{}
-		for _, d := range msg.Target.Devices {
-			if messages[d.User] == nil {
-				messages[d.User] = map[id.DeviceID]any{}
-			}
-			messages[d.User][d.Device] = msg.Content
-		}
+		messages := msg.Target.Messages(msg.Content)
 		if err := c.do(ctx, "PUT", pathOf("sendToDevice", msg.Type.Type, txn), nil, map[string]any{"messages": messages}, nil); err != nil {
 			return sendError(err)
 		}

@@ -98,18 +98,19 @@ type syncResponse struct {
 	NextBatch string `json:"next_batch"`
 	Rooms     struct {
 		Join map[id.RoomID]struct {
-			State    struct{ Events []*rawEvent } `json:"state"`
-			Timeline struct{ Events []*rawEvent } `json:"timeline"`
+			State    struct{ Events []*RawEvent } `json:"state"`
+			Timeline struct{ Events []*RawEvent } `json:"timeline"`
 		} `json:"join"`
 		Leave map[id.RoomID]json.RawMessage `json:"leave"`
 	} `json:"rooms"`
-	ToDevice struct{ Events []*rawEvent } `json:"to_device"`
+	ToDevice struct{ Events []*RawEvent } `json:"to_device"`
 }
 
-// rawEvent is a client-format event with its content kept raw: the engine decodes and
-// validates call contents itself.
-type rawEvent struct {
+// RawEvent is a client-format event with its content kept raw: the engine decodes and
+// validates call contents itself. The widget transport reads the host's events with it too.
+type RawEvent struct {
 	Type      string          `json:"type"`
+	RoomID    id.RoomID       `json:"room_id"`
 	Sender    id.UserID       `json:"sender"`
 	ID        id.EventID      `json:"event_id"`
 	Timestamp int64           `json:"origin_server_ts"`
@@ -142,7 +143,7 @@ func (c *Client) handleSync(resp *syncResponse, initial bool, h Handler) {
 				changed = c.applyState(rid, ev) || changed
 			}
 			c.learnOffset(ev, received)
-			evs = append(evs, toRoomEvent(rid, ev, received))
+			evs = append(evs, ev.RoomEvent(rid, received))
 		}
 		if len(evs) > 0 {
 			batches[rid] = signalling.Batch{Events: evs, Initial: initial}
@@ -169,7 +170,7 @@ func (c *Client) handleSync(resp *syncResponse, initial bool, h Handler) {
 	if len(resp.ToDevice.Events) > 0 {
 		var evs []signalling.RoomEvent
 		for _, ev := range resp.ToDevice.Events {
-			evs = append(evs, toRoomEvent("", ev, received))
+			evs = append(evs, ev.RoomEvent("", received))
 		}
 		h.ToDevice(evs)
 	}
@@ -179,7 +180,7 @@ func (c *Client) handleSync(resp *syncResponse, initial bool, h Handler) {
 // stamped it between our send and now. (Cross-origin fetch hides the Date header, and
 // Dendrite sends no unsigned.age, so this is how invite ages stay right when the local
 // clock is wrong.)
-func (c *Client) learnOffset(ev *rawEvent, received time.Time) {
+func (c *Client) learnOffset(ev *RawEvent, received time.Time) {
 	txn := ev.Unsigned.TransactionID
 	if txn == "" || ev.Sender != c.S.UserID {
 		return
@@ -195,7 +196,8 @@ func (c *Client) learnOffset(ev *rawEvent, received time.Time) {
 	c.offset = time.UnixMilli(ev.Timestamp).Sub(mid)
 }
 
-func toRoomEvent(rid id.RoomID, ev *rawEvent, received time.Time) signalling.RoomEvent {
+// RoomEvent converts ev for the engine; rid "" marks a to-device message.
+func (ev *RawEvent) RoomEvent(rid id.RoomID, received time.Time) signalling.RoomEvent {
 	class := event.MessageEventType
 	switch {
 	case rid == "":
@@ -216,7 +218,7 @@ func toRoomEvent(rid id.RoomID, ev *rawEvent, received time.Time) signalling.Roo
 }
 
 // applyState records room name, join rule and membership; it reports a change.
-func (c *Client) applyState(rid id.RoomID, ev *rawEvent) bool {
+func (c *Client) applyState(rid id.RoomID, ev *RawEvent) bool {
 	if ev.StateKey == nil {
 		return false
 	}

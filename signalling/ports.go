@@ -39,6 +39,19 @@ type Target struct {
 	Devices []DeviceAddress // set for to-device messages; Room is then informational
 }
 
+// Messages lays out content for each target device the way /sendToDevice and the
+// widget API's send_to_device take it: user -> device -> content.
+func (t Target) Messages(content any) map[id.UserID]map[id.DeviceID]any {
+	out := map[id.UserID]map[id.DeviceID]any{}
+	for _, d := range t.Devices {
+		if out[d.User] == nil {
+			out[d.User] = map[id.DeviceID]any{}
+		}
+		out[d.User][d.Device] = content
+	}
+	return out
+}
+
 // DeviceAddress names one device of one user.
 type DeviceAddress struct {
 	User   id.UserID

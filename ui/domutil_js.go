@@ -1,17 +1,12 @@
 package ui
 
-import "github.com/hack-pad/safejs"
+import (
+	"github.com/hack-pad/safejs"
 
-func get(v safejs.Value, field string) safejs.Value {
-	if v.IsUndefined() || v.IsNull() {
-		return safejs.Undefined()
-	}
-	f, err := v.Get(field)
-	if err != nil {
-		return safejs.Undefined()
-	}
-	return f
-}
+	"ringo/internal/jsutil"
+)
+
+func get(v safejs.Value, field string) safejs.Value { return jsutil.Get(v, field) }
 
 func pick(cond bool, yes, no string) string {
 	if cond {

@@ -144,19 +144,16 @@ func (w *webApp) render() {
 	w.dom.AttachStreams(local, r)
 }
 
-func (w *webApp) setPhase(p ui.Phase) {
+// update changes the app's state under its lock and re-renders.
+func (w *webApp) update(f func()) {
 	w.mu.Lock()
-	w.phase = p
+	f()
 	w.mu.Unlock()
 	w.changed()
 }
 
-func (w *webApp) setError(msg string) {
-	w.mu.Lock()
-	w.errText = msg
-	w.mu.Unlock()
-	w.changed()
-}
+func (w *webApp) setPhase(p ui.Phase) { w.update(func() { w.phase = p }) }
+func (w *webApp) setError(msg string) { w.update(func() { w.errText = msg }) }
 
 // ---- ui.Actions ----
 
@@ -266,14 +263,13 @@ func (w *webApp) SelectRoom(roomID string) {
 }
 
 func (w *webApp) SelectDevice(kind, id string) {
-	w.mu.Lock()
-	if kind == "audioinput" {
-		w.mic = id
-	} else {
-		w.cam = id
-	}
-	w.mu.Unlock()
-	w.changed()
+	w.update(func() {
+		if kind == "audioinput" {
+			w.mic = id
+		} else {
+			w.cam = id
+		}
+	})
 }
 
 // refreshDevices lists microphones and cameras for the pickers.
@@ -288,18 +284,10 @@ func (w *webApp) refreshDevices() {
 	for _, d := range devs {
 		out = append(out, ui.Device{ID: d.ID, Kind: d.Kind, Label: d.Label})
 	}
-	w.mu.Lock()
-	w.devices = out
-	w.mu.Unlock()
-	w.changed()
+	w.update(func() { w.devices = out })
 }
 
-func (w *webApp) ForceRelay(on bool) {
-	w.mu.Lock()
-	w.forceRelay = on
-	w.mu.Unlock()
-	w.changed()
-}
+func (w *webApp) ForceRelay(on bool) { w.update(func() { w.forceRelay = on }) }
 
 func (w *webApp) Call(video bool) {
 	w.mu.Lock()

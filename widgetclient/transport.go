@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v3"
-	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"ringo/matrixclient"
@@ -57,13 +56,7 @@ func (t *Transport) Sender() signalling.Sender { return t }
 // Send implements signalling.Sender through send_event / send_to_device.
 func (t *Transport) Send(msg signalling.OutgoingMessage, done func(error)) {
 	if len(msg.Target.Devices) > 0 {
-		messages := map[id.UserID]map[id.DeviceID]any{}
-		for _, d := range msg.Target.Devices {
-			if messages[d.User] == nil {
-				messages[d.User] = map[id.DeviceID]any{}
-			}
-			messages[d.User][d.Device] = msg.Content
-		}
+		messages := msg.Target.Messages(msg.Content)
 		t.c.SendToDevice(msg.Type.Type, messages, func(err error) { done(sendErr(err)) })
 		return
 	}
@@ -282,33 +275,12 @@ func (t *Transport) ElementAction(string, json.RawMessage) {}
 
 // toRoomEvent decodes a client-format event of our room.
 func (t *Transport) toRoomEvent(raw json.RawMessage) (signalling.RoomEvent, bool) {
-	var e struct {
-		Type      string          `json:"type"`
-		Sender    id.UserID       `json:"sender"`
-		EventID   id.EventID      `json:"event_id"`
-		RoomID    id.RoomID       `json:"room_id"`
-		Timestamp int64           `json:"origin_server_ts"`
-		StateKey  *string         `json:"state_key"`
-		Content   json.RawMessage `json:"content"`
-		Unsigned  struct {
-			Age int64 `json:"age"`
-		} `json:"unsigned"`
-	}
+	var e matrixclient.RawEvent
 	if err := json.Unmarshal(raw, &e); err != nil || e.Type == "" || e.Sender == "" {
 		return signalling.RoomEvent{}, false
 	}
 	if e.RoomID != "" && e.RoomID != t.p.RoomID {
 		return signalling.RoomEvent{}, false
 	}
-	class := event.MessageEventType
-	if e.StateKey != nil {
-		class = event.StateEventType
-	}
-	ev := signalling.RoomEvent{Type: event.Type{Type: e.Type, Class: class}, Sender: e.Sender, EventID: e.EventID,
-		RoomID: t.p.RoomID, OriginServerTS: e.Timestamp, ReceivedAt: t.clock.Now(), StateKey: e.StateKey, Content: e.Content}
-	if e.Unsigned.Age > 0 {
-		age := e.Unsigned.Age
-		ev.Age = &age
-	}
-	return ev, true
+	return e.RoomEvent(t.p.RoomID, t.clock.Now()), true
 }

@@ -48,6 +48,18 @@ func ErrorFrom(v safejs.Value) error {
 	return &JSError{Name: name, Message: msg}
 }
 
+// Get reads v[field]; a missing object or field reads as undefined instead of failing.
+func Get(v safejs.Value, field string) safejs.Value {
+	if v.IsUndefined() || v.IsNull() {
+		return safejs.Undefined()
+	}
+	f, err := v.Get(field)
+	if err != nil {
+		return safejs.Undefined()
+	}
+	return f
+}
+
 // StringField reads v[field] as a string, or "" when it is absent or not a string.
 func StringField(v safejs.Value, field string) string {
 	if v.IsUndefined() || v.IsNull() {
