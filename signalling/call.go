@@ -200,6 +200,7 @@ func (c *Call) mediaArrived(s LocalStream, err error) {
 		return
 	}
 	c.stream = s
+	c.m.logf("call %s: media ready after %s", c.id, c.m.cfg.Clock.Now().Sub(c.createdAt))
 	s.SetAudioEnabled(!c.audioMuted)
 	s.SetVideoEnabled(!c.videoMuted)
 	c.fire(TriggerMediaReady)
@@ -262,6 +263,7 @@ func (c *Call) snapshot() {
 		return
 	}
 	c.snapshotted = true
+	c.m.logf("call %s: description ready to send after %s", c.id, c.m.cfg.Clock.Now().Sub(c.createdAt))
 	desc := c.pc.LocalDescription()
 	if desc == nil {
 		c.fail(errors.New("no local description after creating it"))
