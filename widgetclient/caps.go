@@ -49,3 +49,31 @@ func RequiredToCall() []string {
 	}
 	return out
 }
+
+// CapSendState is the capability to send state events of a type, under stateKey when it
+// is not empty (any state key otherwise).
+func CapSendState(t, stateKey string) string {
+	c := "org.matrix.msc2762.send.state_event:" + t
+	if stateKey != "" {
+		c += "#" + stateKey
+	}
+	return c
+}
+
+// GroupCallCapabilities is what a full-mesh group call (MSC3401) needs on top of the 1:1
+// list: the call and member state events under both names (the call's state key is the
+// conference id, not known in advance; a member's is the user id), and to-device
+// signalling for every call event type.
+func GroupCallCapabilities(room id.RoomID, user id.UserID) []string {
+	caps := OneToOneCapabilities(room)
+	for _, t := range []string{"m.call", "org.matrix.msc3401.call"} {
+		caps = append(caps, CapSendState(t, ""), CapReceiveState(t))
+	}
+	for _, t := range []string{"m.call.member", "org.matrix.msc3401.call.member"} {
+		caps = append(caps, CapSendState(t, string(user)), CapReceiveState(t))
+	}
+	for _, t := range CallEventTypes {
+		caps = append(caps, CapSendToDevice(t), CapReceiveToDevice(t))
+	}
+	return caps
+}

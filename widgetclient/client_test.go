@@ -274,3 +274,32 @@ func TestParseParams(t *testing.T) {
 		})
 	}
 }
+
+func TestCapabilityLists(t *testing.T) {
+	is := is.New(t)
+	one := widgetclient.OneToOneCapabilities("!r:hs")
+	has := func(list []string, c string) bool {
+		for _, x := range list {
+			if x == c {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range []string{"org.matrix.msc2762.timeline:!r:hs", "org.matrix.msc2762.send.event:m.call.invite",
+		"org.matrix.msc2762.receive.event:m.call.select_answer", "org.matrix.msc2762.receive.state_event:m.room.member",
+		"town.robin.msc3846.turn_servers"} {
+		is.True(has(one, c))
+	}
+	for _, c := range widgetclient.RequiredToCall() {
+		is.True(has(one, c)) // Ringo asks for everything it needs
+	}
+	group := widgetclient.GroupCallCapabilities("!r:hs", "@a:hs")
+	for _, c := range []string{"org.matrix.msc2762.send.state_event:org.matrix.msc3401.call",
+		"org.matrix.msc2762.send.state_event:org.matrix.msc3401.call.member#@a:hs",
+		"org.matrix.msc2762.receive.state_event:m.call.member",
+		"org.matrix.msc3819.send.to_device:m.call.invite", "org.matrix.msc3819.receive.to_device:m.call.candidates"} {
+		is.True(has(group, c))
+	}
+	is.True(len(group) > len(one))
+}
