@@ -97,6 +97,19 @@ func TestWidgetCallsStandalone(t *testing.T) {
 	must(t, wa.Click("hangup"))
 	waitState(t, pb, 20*time.Second, "ended")
 	waitState(t, wa, 20*time.Second, "ended")
+	// The widget asked to stay on screen during the call, and let go after it.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var onScreen []bool
+		must(t, host.Eval(`window.__host.onScreen`, &onScreen))
+		if len(onScreen) >= 2 && onScreen[0] && !onScreen[len(onScreen)-1] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("set_always_on_screen requests: %v, want true then false", onScreen)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // A host that denies sending: Ringo shows an error and sends nothing.

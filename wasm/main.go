@@ -69,23 +69,25 @@ type webApp struct {
 	dom      *ui.DOM
 	renderCh chan struct{}
 
-	mu         sync.Mutex
-	phase      ui.Phase
-	loginBusy  bool
-	errText    string
-	selected   id.RoomID
-	forceRelay bool
-	lifetime   time.Duration // test knobs; 0: the engine's defaults
-	minRing    time.Duration
-	ctl        *app.Controller
-	client     *matrixclient.Client
-	cancel     context.CancelFunc
-	local      safejs.Value
-	remote     map[string]safejs.Value // remote streams by id
-	marked     bool                    // render loop only
-	widget     bool                    // running inside a Matrix client as a widget
-	devices    []ui.Device
-	mic, cam   string // chosen device ids
+	mu           sync.Mutex
+	phase        ui.Phase
+	loginBusy    bool
+	errText      string
+	selected     id.RoomID
+	forceRelay   bool
+	lifetime     time.Duration // test knobs; 0: the engine's defaults
+	minRing      time.Duration
+	ctl          *app.Controller
+	client       *matrixclient.Client
+	cancel       context.CancelFunc
+	local        safejs.Value
+	remote       map[string]safejs.Value // remote streams by id
+	marked       bool                    // render loop only
+	widget       bool                    // running inside a Matrix client as a widget
+	widgetClient *widgetclient.Client
+	onScreen     bool // set_always_on_screen requested
+	devices      []ui.Device
+	mic, cam     string // chosen device ids
 }
 
 func (w *webApp) changed() {
@@ -131,6 +133,7 @@ func (w *webApp) render() {
 	}
 	r := safejs.Null()
 	live := v.Call.State != "idle" && v.Call.State != "ended"
+	w.keepOnScreen(live)
 	if live {
 		if s, ok := remote[v.Call.RemoteStream]; ok {
 			r = s

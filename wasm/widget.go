@@ -90,6 +90,31 @@ func (w *webApp) startWidget(p widgetclient.Params) error {
 		}
 		_ = win.Set("__ringoInbox", safejs.Null())
 	}
+	if p.Theme != "" {
+		if doc, err := win.Get("document"); err == nil {
+			if root, err := doc.Get("documentElement"); err == nil {
+				_, _ = root.Call("setAttribute", "data-theme", p.Theme) // the host's light/dark theme
+			}
+		}
+	}
+	w.mu.Lock()
+	w.widgetClient = client
+	w.mu.Unlock()
 	w.run(widgetclient.NewTransport(client, p, clock.Wall{}))
 	return nil
+}
+
+// keepOnScreen asks the host to keep the widget visible while a call is live
+// (set_always_on_screen), when the host granted m.always_on_screen.
+func (w *webApp) keepOnScreen(live bool) {
+	w.mu.Lock()
+	c := w.widgetClient
+	changed := c != nil && live != w.onScreen
+	if changed {
+		w.onScreen = live
+	}
+	w.mu.Unlock()
+	if changed && c.Approved(widgetclient.CapAlwaysOnScreen) {
+		c.SetAlwaysOnScreen(live, func(error) {})
+	}
 }

@@ -11,7 +11,7 @@
   const status = document.getElementById("host-status");
   const log = (m) => { console.log("host: " + m); };
   const mx = window.mxwidgets;
-  window.__host = { sent: [], toDevice: [], approved: [], requested: [] };
+  window.__host = { sent: [], toDevice: [], approved: [], requested: [], onScreen: [] };
 
   async function api(method, path, body) {
     const r = await fetch(hs + path, {
@@ -82,6 +82,12 @@
   const capi = new mx.ClientWidgetApi(widget, iframe, new Driver());
   window.__capi = capi;
   capi.on("ready", () => { status.textContent = "ready"; log("widget ready"); });
+  // The widget asks to stay visible during a call (m.always_on_screen).
+  capi.on("action:set_always_on_screen", (ev) => {
+    ev.preventDefault();
+    window.__host.onScreen.push(!!(ev.detail.data && ev.detail.data.value));
+    capi.transport.reply(ev.detail, {});
+  });
   status.textContent = "loading";
 
   // Feed the room's timeline and to-device messages to the widget, as a client does.
