@@ -1,0 +1,5 @@
+package groupcall
+
+import "context"
+
+func contextBackground() context.Context { return context.Background() }
