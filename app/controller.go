@@ -80,6 +80,7 @@ type Controller struct {
 	state    State
 	ice      []webrtc.ICEServer
 	notify   sync.Mutex // serializes OnChange
+	group    *groupState
 }
 
 // Start begins syncing and returns at once. Everything stops when ctx ends.
@@ -311,10 +312,22 @@ func (h handler) RoomsChanged(rooms []matrixclient.Room) {
 			m.SetPublic(r.Public)
 		}
 	}
+	h.c.updateGroup()
 	h.c.changed()
 }
 
-func (h handler) ToDevice([]signalling.RoomEvent) {}
+// ToDevice routes to-device call messages to the group call (it drops other conferences).
+func (h handler) ToDevice(evs []signalling.RoomEvent) {
+	h.c.mu.Lock()
+	g := h.c.group
+	h.c.mu.Unlock()
+	if g == nil {
+		return
+	}
+	for _, ev := range evs {
+		g.session.HandleToDevice(ev.Type.Type, ev.Sender, ev.Content)
+	}
+}
 
 func (h handler) Status(err error) {
 	h.c.mu.Lock()

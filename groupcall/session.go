@@ -49,9 +49,10 @@ type Session struct {
 }
 
 type leg struct {
-	peer Device
-	mgr  *signalling.Manager
-	call string // the leg's call id once known
+	peer      Device
+	mgr       *signalling.Manager
+	call      string // the leg's call id once known
+	confirmed bool   // the peer has been seen in the participants (its member event)
 }
 
 // New makes a session; call Update with the participants once joined.
@@ -89,6 +90,8 @@ func (s *Session) Update(participants []Device) {
 	for k, l := range s.legs {
 		p, ok := want[k]
 		switch {
+		case !ok && !l.confirmed:
+			// Called us before its member event reached us: keep it until it shows up.
 		case !ok:
 			hangups = append(hangups, l)
 			delete(s.legs, k)
@@ -98,7 +101,8 @@ func (s *Session) Update(participants []Device) {
 		}
 	}
 	for k, p := range want {
-		if _, ok := s.legs[k]; ok {
+		if l, ok := s.legs[k]; ok {
+			l.confirmed = true
 			continue
 		}
 		if ShouldCall(s.cfg.Me, p) {
@@ -143,7 +147,7 @@ func (s *Session) Leave() {
 
 // newLeg makes the engine of one peer's leg.
 func (s *Session) newLeg(p Device) *leg {
-	l := &leg{peer: p}
+	l := &leg{peer: p, confirmed: p.Expires.After(s.cfg.Clock.Now())}
 	cfg := signalling.Config{
 		Room: s.cfg.Room, UserID: s.cfg.Me.User, DeviceID: s.cfg.Me.Device,
 		Sender: &legSender{s: s, peer: p}, Media: s.cfg.Media, NewPeer: s.cfg.NewPeer, Clock: s.cfg.Clock,

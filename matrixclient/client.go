@@ -123,6 +123,11 @@ func New(s Session) (*Client, error) {
 	return &Client{S: s, sentAt: map[string]time.Time{}, rooms: map[id.RoomID]*roomInfo{}}, nil
 }
 
+// SendState sets a state event (group calls: the call and our member event).
+func (c *Client) SendState(ctx context.Context, room id.RoomID, evType, stateKey string, content any) error {
+	return c.do(ctx, "PUT", pathOf("rooms", string(room), "state", evType, stateKey), nil, content, nil)
+}
+
 // Whoami names the signed-in user and device.
 func (c *Client) Whoami() (id.UserID, id.DeviceID) { return c.S.UserID, c.S.DeviceID }
 

@@ -20,6 +20,9 @@ type Room struct {
 	Name    string
 	Public  bool // join rule public: invites there do not ring
 	Members map[id.UserID]signalling.Membership
+	// CallState holds the room's group call state events (m.call / m.call.member under
+	// the stable and unstable names).
+	CallState []StateEvent
 }
 
 // Joined lists the joined members other than me, sorted.
@@ -39,7 +42,20 @@ type roomInfo struct {
 	public               bool
 	members              map[id.UserID]signalling.Membership
 	memberNames          map[id.UserID]string
+	callState            map[string]StateEvent // group call state (MSC3401) by type + "|" + state key
 }
+
+// StateEvent is a state event kept raw for group calls.
+type StateEvent struct {
+	Type      string
+	StateKey  string
+	Sender    id.UserID
+	Timestamp int64
+	Content   json.RawMessage
+}
+
+// groupStateTypes are the MSC3401 state types kept for group calls, stable and unstable.
+var groupStateTypes = map[string]bool{"m.call": true, "org.matrix.msc3401.call": true, "m.call.member": true, "org.matrix.msc3401.call.member": true}
 
 // Handler receives what sync brings. Calls come from the Run goroutine, in order.
 type Handler interface {
@@ -226,7 +242,7 @@ func (c *Client) applyState(rid id.RoomID, ev *RawEvent) bool {
 	defer c.mu.Unlock()
 	r := c.rooms[rid]
 	if r == nil {
-		r = &roomInfo{members: map[id.UserID]signalling.Membership{}, memberNames: map[id.UserID]string{}}
+		r = &roomInfo{members: map[id.UserID]signalling.Membership{}, memberNames: map[id.UserID]string{}, callState: map[string]StateEvent{}}
 		c.rooms[rid] = r
 	}
 	var content struct {
@@ -251,7 +267,10 @@ func (c *Client) applyState(rid id.RoomID, ev *RawEvent) bool {
 			r.memberNames[u] = content.DisplayName
 		}
 	default:
-		return false
+		if !groupStateTypes[ev.Type] {
+			return false
+		}
+		r.callState[ev.Type+"|"+*ev.StateKey] = StateEvent{Type: ev.Type, StateKey: *ev.StateKey, Sender: ev.Sender, Timestamp: ev.Timestamp, Content: ev.Content}
 	}
 	return true
 }
@@ -287,7 +306,12 @@ func (c *Client) Rooms() []Room {
 			sort.Strings(others)
 			name = joinNames(others)
 		}
-		out = append(out, Room{ID: rid, Name: name, Public: r.public, Members: members})
+		var cs []StateEvent
+		for _, e := range r.callState {
+			cs = append(cs, e)
+		}
+		sort.Slice(cs, func(i, j int) bool { return cs[i].Type+cs[i].StateKey < cs[j].Type+cs[j].StateKey })
+		out = append(out, Room{ID: rid, Name: name, Public: r.public, Members: members, CallState: cs})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Name != out[j].Name {
