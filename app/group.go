@@ -43,6 +43,8 @@ const memberValidity = time.Hour
 
 type groupState struct {
 	room       id.RoomID
+	kind       signalling.MediaKind
+	switching  bool
 	conf       string
 	memberType string
 	session    *groupcall.Session
@@ -92,7 +94,7 @@ func (c *Controller) JoinGroup(room id.RoomID, kind signalling.MediaKind) error 
 		}
 	}
 	me := groupcall.Device{User: c.me, Device: c.device, Session: randomID(10)}
-	g := &groupState{room: room, conf: conf, memberType: memberType, me: me, legs: map[string]groupcall.LegInfo{}}
+	g := &groupState{room: room, kind: kind, conf: conf, memberType: memberType, me: me, legs: map[string]groupcall.LegInfo{}}
 	g.session = groupcall.New(groupcall.Config{
 		Room: room, Me: me, Conf: conf, Kind: kind, ToDevice: c.client.Sender(),
 		NewPeer: c.deps.NewPeer, Media: c.deps.Media, Clock: c.deps.Clock, Logf: c.deps.Logf,
@@ -199,6 +201,24 @@ func (c *Controller) updateGroup() {
 	}
 	c.mu.Unlock()
 	if g == nil || r == nil {
+		return
+	}
+	// Two people who start a call at the same moment create two call events: everyone
+	// moves to the oldest (PROTOCOL.md §7), so the mesh is one call.
+	if live := liveConf(r.CallState); live != "" && live != g.conf {
+		c.mu.Lock()
+		move := !g.switching && c.group == g
+		g.switching = true
+		c.mu.Unlock()
+		if move {
+			c.deps.Logf("group call: moving from %s to the older call %s", g.conf, live)
+			go func() {
+				_ = c.LeaveGroup()
+				if err := c.JoinGroup(g.room, g.kind); err != nil {
+					c.deps.Logf("group call: rejoining %s: %v", live, err)
+				}
+			}()
+		}
 		return
 	}
 	members := map[id.UserID]groupcall.MemberContent{}

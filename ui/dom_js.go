@@ -22,6 +22,8 @@ type Actions interface {
 	ToggleHold(callID string)
 	DTMF(callID string, digit string)
 	Dismiss(callID string)
+	JoinGroup(video bool)
+	LeaveGroup()
 }
 
 // DOM is the page: built once, then updated in place by Render (video elements keep
@@ -35,7 +37,10 @@ type DOM struct {
 
 	roomsShown []RoomOption
 	optsShown  map[string][]DeviceOption
+	tiles      map[string]tileEls
 }
+
+type tileEls struct{ box, label, video safejs.Value }
 
 // DTMFKeys are the keypad's keys and their data-testid suffixes.
 var DTMFKeys = []struct{ Digit, ID string }{
@@ -107,6 +112,12 @@ func Mount(rootID string, act Actions, defaultHomeserver string) (*DOM, error) {
 	b.button(picker, "call-voice", "Voice call", func() { go act.Call(false) })
 	b.button(picker, "call-video", "Video call", func() { go act.Call(true) })
 	b.add(home, "p", "call-hint", map[string]string{"class": "hint"})
+
+	group := b.add(home, "section", "group", map[string]string{"aria-label": "Group call"})
+	b.button(group, "group-join", "Join group call", func() { go act.JoinGroup(true) })
+	b.button(group, "group-leave", "Leave group call", func() { go act.LeaveGroup() })
+	b.add(group, "p", "group-state", map[string]string{"role": "status", "aria-live": "polite"})
+	b.add(group, "div", "group-tiles", map[string]string{"class": "tiles"})
 
 	panel := b.add(home, "section", "call-panel", map[string]string{"aria-label": "Call"})
 	state := b.add(panel, "p", "call-state", map[string]string{"aria-live": "polite", "role": "status", "data-state": "idle"})
@@ -196,6 +207,11 @@ func (d *DOM) Render(v View) {
 	}
 	d.show("waiting", v.Waiting != nil)
 	d.setText("ignored", v.IgnoredMsg)
+	d.show("group", v.CanJoinGroup || v.InGroup)
+	d.show("group-join", v.CanJoinGroup)
+	d.show("group-leave", v.InGroup)
+	d.setText("group-state", v.GroupText)
+	d.renderTiles(v.Tiles)
 	d.setText("error", v.Error)
 	d.show("error", v.Error != "")
 }
@@ -275,4 +291,47 @@ func (d *DOM) renderOptions(name string, opts []DeviceOption) {
 		}
 	}
 	d.optsShown[name] = append([]DeviceOption{}, opts...)
+}
+
+// renderTiles keeps one tile per participant, updating in place so videos keep playing.
+func (d *DOM) renderTiles(tiles []Tile) {
+	if d.tiles == nil {
+		d.tiles = map[string]tileEls{}
+	}
+	b := builder{d: d}
+	seen := map[string]bool{}
+	for _, t := range tiles {
+		seen[t.Key] = true
+		el, ok := d.tiles[t.Key]
+		if !ok {
+			box := b.add(d.el["group-tiles"], "figure", "", map[string]string{"data-testid": "tile", "data-user-id": t.User, "data-device-id": t.Device})
+			video := b.add(box, "video", "", map[string]string{"autoplay": "", "playsinline": ""})
+			label := b.add(box, "figcaption", "", nil)
+			el = tileEls{box: box, label: label, video: video}
+			d.tiles[t.Key] = el
+		}
+		_, _ = el.box.Call("setAttribute", "data-state", t.State)
+		_ = el.label.Set("textContent", t.Text+" ("+t.State+")") // user ids as text
+	}
+	for k, el := range d.tiles {
+		if !seen[k] {
+			_, _ = el.box.Call("remove")
+			delete(d.tiles, k)
+		}
+	}
+}
+
+// AttachTileStreams gives each tile its participant's remote stream.
+func (d *DOM) AttachTileStreams(streams map[string]safejs.Value) {
+	for k, el := range d.tiles {
+		s, ok := streams[k]
+		if !ok {
+			continue
+		}
+		if get(el.video, "srcObject").Equal(s) {
+			continue
+		}
+		_ = el.video.Set("srcObject", s)
+		_, _ = el.video.Call("play") // autoplay after the join click; a refusal leaves it paused
+	}
 }

@@ -42,9 +42,19 @@ type Input struct {
 	LoginBusy    bool
 	Error        string // an error for the user (login failure, media failure, ...)
 	Now          time.Time
-	Devices      []Device // microphones and cameras
-	Mic, Camera  string   // chosen device ids ("" = the browser's default)
-	Widget       bool     // inside a Matrix client: no sign-out, the room is the widget's
+	Devices      []Device       // microphones and cameras
+	Mic, Camera  string         // chosen device ids ("" = the browser's default)
+	Widget       bool           // inside a Matrix client: no sign-out, the room is the widget's
+	Group        *app.GroupInfo // the group call we are in, if any
+}
+
+// Tile is one other participant of a group call.
+type Tile struct {
+	Key          string // user|device
+	User, Device string
+	State        string // data-state, as for 1:1 calls
+	Text         string
+	RemoteStream string
 }
 
 // Device is a microphone ("audioinput") or camera ("videoinput").
@@ -74,6 +84,11 @@ type View struct {
 	Mics       []DeviceOption
 	Cameras    []DeviceOption
 	Widget     bool
+
+	CanJoinGroup bool   // the selected room has others to call together
+	InGroup      bool   // we are in its group call
+	GroupText    string // status of the group call, for the aria-live region
+	Tiles        []Tile
 }
 
 // RoomOption is one entry of the room picker.
@@ -194,6 +209,30 @@ func Build(in Input) View {
 	}
 	if !selected {
 		v.CallHint = "Choose a room to call in."
+	}
+	for _, r := range in.State.Rooms {
+		if r.ID == in.SelectedRoom && len(r.Joined(in.State.Me)) >= 1 && !in.Widget {
+			v.CanJoinGroup = true
+		}
+	}
+	if g := in.Group; g != nil {
+		v.InGroup, v.CanJoinGroup = true, false
+		connected := 0
+		for _, l := range g.Legs {
+			st := DataState(l.Call)
+			if st == "idle" {
+				st = "connecting"
+			}
+			if st == "connected" {
+				connected++
+			}
+			v.Tiles = append(v.Tiles, Tile{Key: l.Peer.Key(), User: string(l.Peer.User), Device: string(l.Peer.Device),
+				State: st, Text: string(l.Peer.User), RemoteStream: l.Call.RemoteStreamID})
+		}
+		v.GroupText = fmt.Sprintf("In the group call: connected with %d of %d", connected, len(g.Legs))
+		if len(g.Legs) == 0 {
+			v.GroupText = "In the group call: waiting for others to join"
+		}
 	}
 	main, waiting := pickCalls(in.State.Calls)
 	if main != nil {

@@ -8,6 +8,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"ringo/app"
+	"ringo/groupcall"
 	"ringo/matrixclient"
 	"ringo/signalling"
 	"ringo/ui"
@@ -128,4 +129,22 @@ func TestDevicePickersListMicrophonesAndCameras(t *testing.T) {
 	v := ui.Build(ui.Input{Phase: ui.PhaseReady, State: app.State{Me: me}, Devices: devs, Mic: "m2"})
 	is.Equal(v.Mics, []ui.DeviceOption{{ID: "", Label: "Default microphone"}, {ID: "m1", Label: "USB mic"}, {ID: "m2", Label: "Microphone 2", Selected: true}})
 	is.Equal(v.Cameras, []ui.DeviceOption{{ID: "", Label: "Default camera", Selected: true}, {ID: "c1", Label: "Webcam"}})
+}
+
+func TestGroupCallView(t *testing.T) {
+	is := is.New(t)
+	st := app.State{Me: me, Online: true, Rooms: []matrixclient.Room{room("!g", "G", "@b:localhost", "@c:localhost")}}
+	v := ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, SelectedRoom: "!g"})
+	is.True(v.CanJoinGroup && !v.InGroup)
+	g := &app.GroupInfo{Room: "!g", Conf: "conf", Legs: []groupcall.LegInfo{
+		{Peer: groupcall.Device{User: "@b:localhost", Device: "B"}, Call: signalling.CallInfo{State: signalling.StateConnected, RemoteStreamID: "sb"}},
+		{Peer: groupcall.Device{User: "@c:localhost", Device: "C"}},
+	}}
+	v = ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, SelectedRoom: "!g", Group: g})
+	is.True(v.InGroup && !v.CanJoinGroup)
+	is.Equal(len(v.Tiles), 2)
+	is.Equal(v.Tiles[0].State, "connected")
+	is.Equal(v.Tiles[0].RemoteStream, "sb")
+	is.Equal(v.Tiles[1].State, "connecting") // a leg not started yet is on its way
+	is.Equal(v.GroupText, "In the group call: connected with 1 of 2")
 }

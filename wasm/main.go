@@ -121,6 +121,9 @@ func (w *webApp) render() {
 	w.mu.Unlock()
 	if ctl != nil {
 		in.State = ctl.Snapshot()
+		if g, ok := ctl.Group(); ok {
+			in.Group = &g
+		}
 	}
 	v := ui.Build(in)
 	w.dom.Render(v)
@@ -145,6 +148,13 @@ func (w *webApp) render() {
 		local = safejs.Null()
 	}
 	w.dom.AttachStreams(local, r)
+	tileStreams := map[string]safejs.Value{}
+	for _, t := range v.Tiles {
+		if s, ok := remote[t.RemoteStream]; ok {
+			tileStreams[t.Key] = s
+		}
+	}
+	w.dom.AttachTileStreams(tileStreams)
 }
 
 // update changes the app's state under its lock and re-renders.
@@ -308,6 +318,32 @@ func (w *webApp) Call(video bool) {
 		w.setError(err.Error())
 	}
 	w.changed()
+}
+
+func (w *webApp) JoinGroup(video bool) {
+	kind := signalling.MediaKindVoice
+	if video {
+		kind = signalling.MediaKindVideo
+	}
+	w.mu.Lock()
+	ctl, room := w.ctl, w.selected
+	w.errText = ""
+	w.mu.Unlock()
+	if ctl == nil {
+		return
+	}
+	if err := ctl.JoinGroup(room, kind); err != nil {
+		w.setError(err.Error())
+	}
+	w.changed()
+}
+
+func (w *webApp) LeaveGroup() {
+	w.withCtl(func(c *app.Controller) {
+		if err := c.LeaveGroup(); err != nil {
+			w.setError(err.Error())
+		}
+	})
 }
 
 func (w *webApp) withCtl(f func(*app.Controller)) {

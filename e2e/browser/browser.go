@@ -299,6 +299,25 @@ const getStatsJS = `(async () => {
   return out;
 })()`
 
+// PeerStats lists inbound bytes for every open peer connection of the page (group calls).
+func (p *Page) PeerStats() ([]Stats, error) {
+	var out []Stats
+	err := p.Eval(`(async () => {
+  const pcs = (window.__pcs || []).filter(pc => pc.connectionState !== 'closed');
+  const out = [];
+  for (const pc of pcs) {
+    const s = {inAudio: 0, inVideo: 0, out: 0, localType: '', remoteType: '', pcs: pcs.length};
+    (await pc.getStats()).forEach(r => {
+      if (r.type === 'inbound-rtp') { if (r.kind === 'audio') s.inAudio += r.bytesReceived || 0; else s.inVideo += r.bytesReceived || 0; }
+      if (r.type === 'outbound-rtp') s.out += r.bytesSent || 0;
+    });
+    out.push(s);
+  }
+  return out;
+})()`, &out)
+	return out, err
+}
+
 // Stats asks the browser.
 func (p *Page) Stats() (Stats, error) {
 	var s Stats

@@ -1,0 +1,112 @@
+//go:build !js
+
+package e2e
+
+import (
+	"context"
+	"net/url"
+	"testing"
+	"time"
+
+	"ringo/e2e/browser"
+	"ringo/e2e/stack"
+)
+
+// tiles returns the data-state of every group tile on p.
+func tiles(t *testing.T, p *browser.Page) []string {
+	t.Helper()
+	var st []string
+	must(t, p.Eval(`Array.from(document.querySelectorAll('[data-testid="tile"]')).map(e => e.getAttribute('data-state'))`, &st))
+	return st
+}
+
+func waitTiles(t *testing.T, p *browser.Page, d time.Duration, n int) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		st := tiles(t, p)
+		ok := len(st) == n
+		for _, s := range st {
+			ok = ok && s == "connected"
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			msg, _ := p.ErrorText()
+			gs, _ := p.Text("group-state")
+			t.Fatalf("%s: tiles %v, want %d connected (group: %q; error shown: %q)", p.Name, st, n, gs, msg)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// groupMediaFlows checks that every peer connection of p receives audio and video.
+func groupMediaFlows(t *testing.T, p *browser.Page, n int) {
+	t.Helper()
+	first, err := p.PeerStats()
+	must(t, err)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		time.Sleep(500 * time.Millisecond)
+		now, err := p.PeerStats()
+		must(t, err)
+		ok := len(now) == n && len(first) == n
+		for i := 0; ok && i < n; i++ {
+			ok = now[i].InboundAudioBytes > first[i].InboundAudioBytes && now[i].InboundVideoBytes > first[i].InboundVideoBytes
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: group media not flowing on every connection: %+v -> %+v", p.Name, first, now)
+		}
+	}
+}
+
+// Group call (MSC3401 full mesh) in three browsers: all join, every pair has media both
+// ways; one leaves and the others' tiles update; it reloads (a new session), rejoins and
+// is reconnected with everyone.
+func TestGroupCallOfThreeBrowsers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var users []*stack.User
+	for _, n := range []string{"ga", "gb", "gc"} {
+		u, err := hs.Register(ctx, uniqueName(n), "G"+uniqueName(""))
+		must(t, err)
+		users = append(users, u)
+	}
+	room, err := hs.CreateRoom(ctx, users[0], users[1], users[2])
+	must(t, err)
+	must(t, hs.Join(ctx, users[1], room))
+	must(t, hs.Join(ctx, users[2], room))
+	var pages []*browser.Page
+	for _, u := range users {
+		pages = append(pages, openLoggedIn(t, u, room, false))
+	}
+	for _, p := range pages {
+		must(t, p.WaitEnabled("group-join", 30*time.Second))
+	}
+	for _, p := range pages {
+		must(t, p.Click("group-join"))
+	}
+	for _, p := range pages {
+		waitTiles(t, p, 45*time.Second, 2)
+	}
+	for _, p := range pages {
+		groupMediaFlows(t, p, 2)
+	}
+
+	// The third leaves.
+	must(t, pages[2].Click("group-leave"))
+	for _, p := range pages[:2] {
+		waitTiles(t, p, 30*time.Second, 1)
+	}
+	// It reloads the page (same device, new session) and joins again.
+	must(t, pages[2].Open(servedApp(t)+"/#?roomId="+url.QueryEscape(room)))
+	must(t, pages[2].WaitEnabled("group-join", 30*time.Second))
+	must(t, pages[2].Click("group-join"))
+	for _, p := range pages {
+		waitTiles(t, p, 45*time.Second, 2)
+	}
+}
