@@ -226,3 +226,24 @@ func TestLeaveRejoinAndNewSession(t *testing.T) {
 	m.run(3 * time.Second)
 	is.NoErr(m.connectedPairs())
 }
+
+// A member whose page vanished without leaving (its member event simply expires) drops
+// out of the participants, and the others hang up their legs to it.
+func TestVanishedMemberExpires(t *testing.T) {
+	is := is.New(t)
+	m := newMesh(t, 2)
+	a := m.join("@a:hs", "A", "s1")
+	m.join("@b:hs", "B", "s1")
+	c := m.join("@c:hs", "C", "s1")
+	m.update()
+	m.run(3 * time.Second)
+	is.NoErr(m.connectedPairs())
+	// c stops answering (no Leave); its device expires from the member state.
+	m.mu.Lock()
+	delete(m.sessions, c.dev.Key())
+	m.mu.Unlock()
+	m.update()
+	m.run(2 * time.Second)
+	is.NoErr(m.connectedPairs())
+	is.Equal(len(a.s.Legs()), 1)
+}

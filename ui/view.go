@@ -55,6 +55,8 @@ type Tile struct {
 	State        string // data-state, as for 1:1 calls
 	Text         string
 	RemoteStream string
+	AudioMuted   bool // from the peer's sdp_stream_metadata
+	VideoMuted   bool
 }
 
 // Device is a microphone ("audioinput") or camera ("videoinput").
@@ -226,8 +228,16 @@ func Build(in Input) View {
 			if st == "connected" {
 				connected++
 			}
+			text := string(l.Peer.User)
+			if l.Call.RemoteAudioMuted {
+				text += ", muted"
+			}
+			if l.Call.RemoteVideoMuted {
+				text += ", camera off"
+			}
 			v.Tiles = append(v.Tiles, Tile{Key: l.Peer.Key(), User: string(l.Peer.User), Device: string(l.Peer.Device),
-				State: st, Text: string(l.Peer.User), RemoteStream: l.Call.RemoteStreamID})
+				State: st, Text: text, RemoteStream: l.Call.RemoteStreamID,
+				AudioMuted: l.Call.RemoteAudioMuted, VideoMuted: l.Call.RemoteVideoMuted})
 		}
 		v.GroupText = fmt.Sprintf("In the group call: connected with %d of %d", connected, len(g.Legs))
 		if len(g.Legs) == 0 {

@@ -1,6 +1,8 @@
 package ui_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,4 +149,25 @@ func TestGroupCallView(t *testing.T) {
 	is.Equal(v.Tiles[0].RemoteStream, "sb")
 	is.Equal(v.Tiles[1].State, "connecting") // a leg not started yet is on its way
 	is.Equal(v.GroupText, "In the group call: connected with 1 of 2")
+}
+
+func TestGroupViewStaysUsableAtEightParticipants(t *testing.T) {
+	is := is.New(t)
+	g := &app.GroupInfo{Room: "!g", Conf: "conf"}
+	for i := 0; i < 7; i++ {
+		g.Legs = append(g.Legs, groupcall.LegInfo{
+			Peer: groupcall.Device{User: id.UserID(fmt.Sprintf("@p%d:localhost", i)), Device: "D"},
+			Call: signalling.CallInfo{State: signalling.StateConnected, RemoteAudioMuted: i%2 == 0, RemoteVideoMuted: i == 3},
+		})
+	}
+	v := ui.Build(ui.Input{Phase: ui.PhaseReady, State: app.State{Me: me, Online: true}, Group: g})
+	is.Equal(len(v.Tiles), 7) // one tile per other participant, each with its own state
+	is.Equal(v.GroupText, "In the group call: connected with 7 of 7")
+	is.True(v.Tiles[0].AudioMuted && strings.Contains(v.Tiles[0].Text, "muted"))
+	is.True(v.Tiles[3].VideoMuted && strings.Contains(v.Tiles[3].Text, "camera off"))
+	seen := map[string]bool{}
+	for _, tl := range v.Tiles {
+		is.True(!seen[tl.Key])
+		seen[tl.Key] = true
+	}
 }
