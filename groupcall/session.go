@@ -45,6 +45,7 @@ type Session struct {
 	reorder map[string]*Reorder[signalling.RoomEvent]
 	seq     map[string]uint64 // next seq per call id
 	seqOf   map[string]uint64 // seq given to each transaction (stable across retries)
+	known   map[string]bool   // peers in the latest participant list
 	left    bool
 }
 
@@ -80,9 +81,11 @@ func (s *Session) Update(participants []Device) {
 		return
 	}
 	want := map[string]Device{}
+	s.known = map[string]bool{}
 	for _, p := range participants {
 		if p.Key() != s.cfg.Me.Key() {
 			want[p.Key()] = p
+			s.known[p.Key()] = true
 		}
 	}
 	var hangups []*leg
@@ -147,7 +150,9 @@ func (s *Session) Leave() {
 
 // newLeg makes the engine of one peer's leg.
 func (s *Session) newLeg(p Device) *leg {
-	l := &leg{peer: p, confirmed: p.Expires.After(s.cfg.Clock.Now())}
+	s.mu.Lock()
+	l := &leg{peer: p, confirmed: p.Expires.After(s.cfg.Clock.Now()) || s.known[p.Key()]}
+	s.mu.Unlock()
 	cfg := signalling.Config{
 		Room: s.cfg.Room, UserID: s.cfg.Me.User, DeviceID: s.cfg.Me.Device,
 		Sender: &legSender{s: s, peer: p}, Media: s.cfg.Media, NewPeer: s.cfg.NewPeer, Clock: s.cfg.Clock,

@@ -247,3 +247,24 @@ func TestVanishedMemberExpires(t *testing.T) {
 	is.NoErr(m.connectedPairs())
 	is.Equal(len(a.s.Legs()), 1)
 }
+
+// A leg opened by the peer's invite after its member event was seen is confirmed, so
+// its leaving ends the leg even when nothing else changed in between.
+func TestLegFromAnInviteEndsWhenThePeerLeaves(t *testing.T) {
+	is := is.New(t)
+	m := newMesh(t, 3)
+	a := m.join("@a:hs", "A", "s1")
+	b := m.join("@b:hs", "B", "s1")
+	// b (higher) learns of a first and waits; a calls b.
+	b.s.Update(m.participants())
+	a.s.Update(m.participants())
+	m.run(3 * time.Second)
+	is.NoErr(m.connectedPairs())
+	a.s.Leave()
+	m.mu.Lock()
+	delete(m.sessions, a.dev.Key())
+	m.mu.Unlock()
+	b.s.Update(m.participants())
+	m.run(time.Second)
+	is.Equal(len(b.s.Legs()), 0)
+}
