@@ -110,3 +110,36 @@ func TestGroupCallOfThreeBrowsers(t *testing.T) {
 		waitTiles(t, p, 45*time.Second, 2)
 	}
 }
+
+// Group calls work in widget mode too: one participant runs Ringo as a widget (state
+// events and to-device messages go through the host), two run standalone.
+func TestGroupCallWithAWidgetParticipant(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var users []*stack.User
+	for _, n := range []string{"wa", "wb", "wc"} {
+		u, err := hs.Register(ctx, uniqueName(n), "W"+uniqueName(""))
+		must(t, err)
+		users = append(users, u)
+	}
+	room, err := hs.CreateRoom(ctx, users[0], users[1], users[2])
+	must(t, err)
+	must(t, hs.Join(ctx, users[1], room))
+	must(t, hs.Join(ctx, users[2], room))
+	_, widget := openWidget(t, users[0], room, "")
+	pages := []*browser.Page{widget, openLoggedIn(t, users[1], room, false), openLoggedIn(t, users[2], room, false)}
+	for _, p := range pages {
+		must(t, p.WaitEnabled("group-join", 30*time.Second))
+	}
+	for _, p := range pages {
+		must(t, p.Click("group-join"))
+	}
+	for _, p := range pages {
+		waitTiles(t, p, 45*time.Second, 2)
+	}
+	groupMediaFlows(t, pages[1], 2)
+	must(t, widget.Click("group-leave"))
+	for _, p := range pages[1:] {
+		waitTiles(t, p, 30*time.Second, 1)
+	}
+}

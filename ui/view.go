@@ -213,7 +213,7 @@ func Build(in Input) View {
 		v.CallHint = "Choose a room to call in."
 	}
 	for _, r := range in.State.Rooms {
-		if r.ID == in.SelectedRoom && len(r.Joined(in.State.Me)) >= 1 && !in.Widget {
+		if r.ID == in.SelectedRoom && len(r.Joined(in.State.Me)) >= 1 {
 			v.CanJoinGroup = true
 		}
 	}

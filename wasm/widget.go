@@ -32,7 +32,7 @@ func (w *webApp) startWidget(p widgetclient.Params) error {
 		// Target origin: only the host named in parentUrl may read what we send.
 		_, _ = parent.Call("postMessage", v, p.ParentOrigin)
 	}
-	client := widgetclient.NewClient(p, widgetclient.OneToOneCapabilities(p.RoomID), post, clock.Wall{})
+	client := widgetclient.NewClient(p, widgetclient.GroupCallCapabilities(p.RoomID, p.UserID), post, clock.Wall{})
 	type incoming struct{ origin, data string }
 	inbox := make(chan incoming, 512)
 	go func() {

@@ -361,6 +361,16 @@ func (c *Client) SendEvent(evType string, content any, done func(eventID string,
 	})
 }
 
+// SendStateEvent asks the host to set a state event in our room.
+func (c *Client) SendStateEvent(evType, stateKey string, content any, done func(error)) {
+	if !c.Approved(CapSendState(evType, stateKey)) && !c.Approved(CapSendState(evType, "")) {
+		done(fmt.Errorf("%w: setting %s", ErrCapabilityDenied, evType))
+		return
+	}
+	c.request(ActionSendEvent, map[string]any{"type": evType, "state_key": stateKey, "content": content, "room_id": c.p.RoomID},
+		func(_ json.RawMessage, err error) { done(err) })
+}
+
 // SendToDevice asks the host to send to-device messages (group calls).
 func (c *Client) SendToDevice(evType string, messages any, done func(error)) {
 	if !c.Approved(CapSendToDevice(evType)) {

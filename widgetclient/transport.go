@@ -34,6 +34,7 @@ type Transport struct {
 	batch    []signalling.RoomEvent
 	quiet    signalling.Timer
 	turn     []webrtc.ICEServer
+	state    map[string]matrixclient.StateEvent // group call state by type + "|" + state key
 	turnCh   chan struct{}
 	ready    chan struct{}
 	readyErr error
@@ -41,7 +42,7 @@ type Transport struct {
 
 // NewTransport wires a Client to the engine.
 func NewTransport(c *Client, p Params, clock signalling.Clock) *Transport {
-	t := &Transport{c: c, p: p, clock: clock, members: map[id.UserID]signalling.Membership{},
+	t := &Transport{c: c, p: p, clock: clock, members: map[id.UserID]signalling.Membership{}, state: map[string]matrixclient.StateEvent{},
 		turnCh: make(chan struct{}), ready: make(chan struct{})}
 	c.SetHandler(t)
 	return t
@@ -127,6 +128,13 @@ func (t *Transport) Run(ctx context.Context, h matrixclient.Handler) error {
 		}
 		t.roomsChanged()
 	})
+	for _, typ := range []string{"m.call", "org.matrix.msc3401.call", "m.call.member", "org.matrix.msc3401.call.member"} {
+		t.c.ReadEvents(typ, AllStateKeys, 100, func(evs []json.RawMessage, err error) {
+			for _, ev := range evs {
+				t.RoomEvent(ev)
+			}
+		})
+	}
 	t.c.WatchTURN(func(error) {})
 	// Recent call events, so an invite sent before the widget loaded can still ring.
 	var initial []signalling.RoomEvent
@@ -229,6 +237,12 @@ func (t *Transport) RoomEvent(raw json.RawMessage) {
 			t.public = c.JoinRule == "public"
 			t.mu.Unlock()
 			t.roomsChanged()
+		case "m.call", "org.matrix.msc3401.call", "m.call.member", "org.matrix.msc3401.call.member":
+			t.mu.Lock()
+			t.state[ev.Type.Type+"|"+*ev.StateKey] = matrixclient.StateEvent{Type: ev.Type.Type, StateKey: *ev.StateKey,
+				Sender: ev.Sender, Timestamp: ev.OriginServerTS, Content: ev.Content}
+			t.mu.Unlock()
+			t.roomsChanged()
 		}
 	}
 	t.mu.Lock()
@@ -261,14 +275,41 @@ func (t *Transport) roomsChanged() {
 		members[u] = m
 	}
 	public := t.public
+	var cs []matrixclient.StateEvent
+	for _, e := range t.state {
+		cs = append(cs, e)
+	}
 	t.mu.Unlock()
 	if h != nil {
-		h.RoomsChanged([]matrixclient.Room{{ID: t.p.RoomID, Name: "This room", Public: public, Members: members}})
+		h.RoomsChanged([]matrixclient.Room{{ID: t.p.RoomID, Name: "This room", Public: public, Members: members, CallState: cs}})
 	}
 }
 
-// ToDevice is for group calls (not yet used by the 1:1 engine).
-func (t *Transport) ToDevice(json.RawMessage) {}
+// ToDevice takes a to-device message the host pushed (group call signalling).
+func (t *Transport) ToDevice(raw json.RawMessage) {
+	var e matrixclient.RawEvent
+	if err := json.Unmarshal(raw, &e); err != nil || e.Type == "" || e.Sender == "" {
+		return
+	}
+	t.mu.Lock()
+	h := t.h
+	t.mu.Unlock()
+	if h != nil {
+		h.ToDevice([]signalling.RoomEvent{e.RoomEvent("", t.clock.Now())})
+	}
+}
+
+// SendState sets a state event through the host (group calls: call and member events).
+func (t *Transport) SendState(ctx context.Context, room id.RoomID, evType, stateKey string, content any) error {
+	done := make(chan error, 1)
+	t.c.SendStateEvent(evType, stateKey, content, func(err error) { done <- err })
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // ElementAction handles Element's call-widget actions (acknowledged; nothing to do for 1:1).
 func (t *Transport) ElementAction(string, json.RawMessage) {}

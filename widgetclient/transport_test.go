@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,10 +19,11 @@ import (
 )
 
 type engineSide struct {
-	mu      sync.Mutex
-	batches []signalling.Batch
-	rooms   [][]matrixclient.Room
-	status  []error
+	mu       sync.Mutex
+	toDevice int
+	batches  []signalling.Batch
+	rooms    [][]matrixclient.Room
+	status   []error
 }
 
 func (e *engineSide) RoomBatch(_ id.RoomID, b signalling.Batch) {
@@ -34,8 +36,12 @@ func (e *engineSide) RoomsChanged(r []matrixclient.Room) {
 	e.rooms = append(e.rooms, r)
 	e.mu.Unlock()
 }
-func (e *engineSide) ToDevice([]signalling.RoomEvent) {}
-func (e *engineSide) Status(err error)                { e.mu.Lock(); e.status = append(e.status, err); e.mu.Unlock() }
+func (e *engineSide) ToDevice(evs []signalling.RoomEvent) {
+	e.mu.Lock()
+	e.toDevice += len(evs)
+	e.mu.Unlock()
+}
+func (e *engineSide) Status(err error) { e.mu.Lock(); e.status = append(e.status, err); e.mu.Unlock() }
 func (e *engineSide) snapshot() ([]signalling.Batch, [][]matrixclient.Room, []error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -141,4 +147,47 @@ func TestTransport(t *testing.T) {
 		tr.Sender().Send(signalling.OutgoingMessage{Type: event.CallInvite, Content: map[string]any{}, Target: signalling.Target{Devices: []signalling.DeviceAddress{{User: "@b:x", Device: "D"}}}}, func(err error) { done <- err })
 		is.True(errors.Is(<-done, widgetclient.ErrCapabilityDenied)) // no to-device capability for 1:1
 	})
+}
+
+func TestTransportForGroupCalls(t *testing.T) {
+	is := is.New(t)
+	c, r, clk := newClient()
+	tr := widgetclient.NewTransport(c, params, clk)
+	eng := &engineSide{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = tr.Run(ctx, eng) }()
+	waitUntil(t, func() bool { return r.count() >= 1 })
+	approve(c, widgetclient.GroupCallCapabilities(params.RoomID, params.UserID)...)
+	waitUntil(t, func() bool { _, _, s := eng.snapshot(); return len(s) == 1 })
+
+	// Call state pushed by the host reaches the room's CallState.
+	sk := "conf1"
+	pushEvent(c, map[string]any{"type": "org.matrix.msc3401.call", "sender": "@b:localhost", "state_key": sk, "room_id": "!r:localhost",
+		"origin_server_ts": 5, "content": map[string]any{"m.intent": "m.room"}})
+	_, rooms, _ := eng.snapshot()
+	last := rooms[len(rooms)-1][0]
+	is.Equal(len(last.CallState), 1)
+	is.Equal(last.CallState[0].StateKey, "conf1")
+
+	// Setting our member event goes out as send_event with a state key.
+	done := make(chan error, 1)
+	go func() {
+		done <- tr.SendState(ctx, params.RoomID, "org.matrix.msc3401.call.member", string(params.UserID), map[string]any{"m.calls": []any{}})
+	}()
+	waitUntil(t, func() bool {
+		return r.last().Action == "send_event" && strings.Contains(string(r.last().Data), `"state_key":"@alice:localhost"`)
+	})
+	req := r.last()
+	req.Response = json.RawMessage(`{"event_id":"$s"}`)
+	b, _ := json.Marshal(req)
+	c.Handle(host, b)
+	is.NoErr(<-done)
+	var denied error
+	c.SendStateEvent("m.room.power_levels", "", map[string]any{}, func(err error) { denied = err })
+	is.True(errors.Is(denied, widgetclient.ErrCapabilityDenied))
+
+	// To-device messages the host pushes reach the engine.
+	c.Handle(host, toWidget("send_to_device", `{"type":"m.call.invite","sender":"@b:localhost","content":{"call_id":"c"}}`))
+	waitUntil(t, func() bool { eng.mu.Lock(); defer eng.mu.Unlock(); return eng.toDevice > 0 })
 }
