@@ -31,8 +31,14 @@ type StateSender interface {
 	SendState(ctx context.Context, room id.RoomID, evType, stateKey string, content any) error
 }
 
+// StateReader can read room state (the homeserver client).
+type StateReader interface {
+	GetState(ctx context.Context, room id.RoomID, evType, stateKey string, out any) error
+}
+
 // Sentinel errors of group calls.
 var (
+	ErrGroupForbidden   = errors.New("this room does not let members start or join group calls: its power levels need the call state events (m.call, m.call.member) at level 0")
 	ErrGroupUnsupported = errors.New("group calls need a homeserver session (not yet available in widget mode)")
 	ErrInGroup          = errors.New("already in a group call")
 )
@@ -268,7 +274,7 @@ func liveConf(state []matrixclient.StateEvent) string {
 func groupErr(err error) error {
 	var he *matrixclient.HTTPError
 	if errors.As(err, &he) && he.Status == 403 {
-		return errors.New("this room does not let members start or join group calls (its power levels need m.call and m.call.member at level 0; a room admin can change that)")
+		return ErrGroupForbidden
 	}
 	return err
 }
@@ -302,4 +308,75 @@ func randomID(n int) string {
 		b[i] = idChars[k.Int64()]
 	}
 	return string(b)
+}
+
+// groupStateTypes are the state event types a group call writes.
+var groupStateTypes = []string{groupcall.TypeCall, groupcall.TypeCallUnstable, groupcall.TypeMember, groupcall.TypeMemberUnstable}
+
+// powerLevels is the part of m.room.power_levels that decides who may set which state.
+type powerLevels map[string]any
+
+func (pl powerLevels) num(v any, def int) int {
+	if f, ok := v.(float64); ok {
+		return int(f)
+	}
+	return def
+}
+
+func (pl powerLevels) userLevel(u id.UserID) int {
+	if users, ok := pl["users"].(map[string]any); ok {
+		if v, ok := users[string(u)]; ok {
+			return pl.num(v, 0)
+		}
+	}
+	return pl.num(pl["users_default"], 0)
+}
+
+func (pl powerLevels) eventLevel(t string) int {
+	if evs, ok := pl["events"].(map[string]any); ok {
+		if v, ok := evs[t]; ok {
+			return pl.num(v, 50)
+		}
+	}
+	return pl.num(pl["state_default"], 50)
+}
+
+// CanFixGroupPowerLevels reports whether we may change the room's power levels so that
+// members can use group calls (room admins can).
+func (c *Controller) CanFixGroupPowerLevels(room id.RoomID) bool {
+	sr, ok := c.client.(StateReader)
+	if !ok {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	var pl powerLevels
+	if err := sr.GetState(ctx, room, "m.room.power_levels", "", &pl); err != nil {
+		return false
+	}
+	return pl.userLevel(c.me) >= pl.eventLevel("m.room.power_levels")
+}
+
+// FixGroupPowerLevels lets every member set the group call state events (level 0).
+func (c *Controller) FixGroupPowerLevels(room id.RoomID) error {
+	sr, ok1 := c.client.(StateReader)
+	ss, ok2 := c.client.(StateSender)
+	if !ok1 || !ok2 {
+		return ErrGroupUnsupported
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	var pl powerLevels
+	if err := sr.GetState(ctx, room, "m.room.power_levels", "", &pl); err != nil {
+		return err
+	}
+	evs, _ := pl["events"].(map[string]any)
+	if evs == nil {
+		evs = map[string]any{}
+	}
+	for _, t := range groupStateTypes {
+		evs[t] = 0
+	}
+	pl["events"] = evs
+	return ss.SendState(ctx, room, "m.room.power_levels", "", pl)
 }

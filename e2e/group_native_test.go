@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/matryer/is"
 	"maunium.net/go/mautrix/id"
 
+	"ringo/app"
 	"ringo/e2e/stack"
 	"ringo/signalling"
 )
@@ -92,5 +94,50 @@ func TestNativeGroupCallOfThree(t *testing.T) {
 	}
 	for _, p := range parties {
 		is.NoErr(p.ctl.LeaveGroup())
+	}
+}
+
+// A room whose power levels keep call state at level 50 (Dendrite's default): joining
+// says so plainly; a member cannot fix it, the room admin can, and then the call works.
+func TestGroupCallNeedsPowerLevelsAndTheAdminCanFixThem(t *testing.T) {
+	is := is.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin, err := hs.Register(ctx, uniqueName("pla"), "PLA"+uniqueName(""))
+	is.NoErr(err)
+	member, err := hs.Register(ctx, uniqueName("plb"), "PLB"+uniqueName(""))
+	is.NoErr(err)
+	var created struct {
+		RoomID string `json:"room_id"`
+	}
+	is.NoErr(hs.Do(ctx, admin, "POST", "/_matrix/client/v3/createRoom", map[string]any{"preset": "private_chat", "invite": []string{member.UserID}}, &created))
+	room := created.RoomID
+	is.NoErr(hs.Join(ctx, member, room))
+	a := startNative(ctx, t, admin, false)
+	b := startNative(ctx, t, member, false)
+	for _, p := range []*nativeParty{a, b} {
+		p := p
+		waitFor(t, 20*time.Second, "the room", func() bool {
+			for _, r := range p.ctl.Snapshot().Rooms {
+				if string(r.ID) == room && len(r.Joined(id.UserID(p.user.UserID))) == 1 {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	err = b.ctl.JoinGroup(id.RoomID(room), signalling.MediaKindVoice)
+	is.True(errors.Is(err, app.ErrGroupForbidden))
+	is.True(!b.ctl.CanFixGroupPowerLevels(id.RoomID(room))) // a member may not
+	is.True(a.ctl.CanFixGroupPowerLevels(id.RoomID(room)))  // the admin may
+	is.NoErr(a.ctl.FixGroupPowerLevels(id.RoomID(room)))
+	is.NoErr(a.ctl.JoinGroup(id.RoomID(room), signalling.MediaKindVoice))
+	is.NoErr(b.ctl.JoinGroup(id.RoomID(room), signalling.MediaKindVoice))
+	for _, p := range []*nativeParty{a, b} {
+		p := p
+		waitFor(t, 30*time.Second, "connected", func() bool {
+			g, _ := p.ctl.Group()
+			return len(g.Legs) == 1 && g.Legs[0].Call.State == signalling.StateConnected
+		})
 	}
 }

@@ -128,6 +128,11 @@ func (c *Client) SendState(ctx context.Context, room id.RoomID, evType, stateKey
 	return c.do(ctx, "PUT", pathOf("rooms", string(room), "state", evType, stateKey), nil, content, nil)
 }
 
+// GetState reads one state event's content into out.
+func (c *Client) GetState(ctx context.Context, room id.RoomID, evType, stateKey string, out any) error {
+	return c.do(ctx, "GET", pathOf("rooms", string(room), "state", evType, stateKey), nil, nil, out)
+}
+
 // Whoami names the signed-in user and device.
 func (c *Client) Whoami() (id.UserID, id.DeviceID) { return c.S.UserID, c.S.DeviceID }
 
