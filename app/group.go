@@ -357,6 +357,34 @@ func (c *Controller) CanFixGroupPowerLevels(room id.RoomID) bool {
 	return pl.userLevel(c.me) >= pl.eventLevel("m.room.power_levels")
 }
 
+// GroupNeedsFix reports whether ordinary members of the room may not join its group call
+// (its power levels keep the call state events above users_default) while we could
+// change that: the case where an admin should be offered FixGroupPowerLevels.
+func (c *Controller) GroupNeedsFix(room id.RoomID) bool {
+	sr, ok := c.client.(StateReader)
+	if !ok {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	var pl powerLevels
+	if err := sr.GetState(ctx, room, "m.room.power_levels", "", &pl); err != nil {
+		return false
+	}
+	return pl.userLevel(c.me) >= pl.eventLevel("m.room.power_levels") && !pl.membersMayCall()
+}
+
+// membersMayCall: a member at users_default may write the group call state events.
+func (pl powerLevels) membersMayCall() bool {
+	member := pl.num(pl["users_default"], 0)
+	for _, t := range groupStateTypes {
+		if pl.eventLevel(t) > member {
+			return false
+		}
+	}
+	return true
+}
+
 // FixGroupPowerLevels lets every member set the group call state events (level 0).
 func (c *Controller) FixGroupPowerLevels(room id.RoomID) error {
 	sr, ok1 := c.client.(StateReader)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/matryer/is"
@@ -28,5 +29,26 @@ func TestLiveConf(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.rule, func(t *testing.T) { is.New(t).Equal(liveConf(tc.state), tc.want) })
+	}
+}
+
+func TestMembersMayCall(t *testing.T) {
+	tests := []struct {
+		rule string
+		pl   string
+		want bool
+	}{
+		{"state_default 50 keeps members out", `{"state_default":50,"users_default":0}`, false},
+		{"no state_default means 50", `{}`, false},
+		{"every call type at 0 lets members in", `{"state_default":50,"events":{"m.call":0,"m.call.member":0,"org.matrix.msc3401.call":0,"org.matrix.msc3401.call.member":0}}`, true},
+		{"one call type still above members keeps them out", `{"state_default":50,"events":{"m.call":0,"m.call.member":0,"org.matrix.msc3401.call":0}}`, false},
+		{"state_default at users_default lets members in", `{"state_default":10,"users_default":10}`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rule, func(t *testing.T) {
+			var pl powerLevels
+			is.New(t).NoErr(json.Unmarshal([]byte(tt.pl), &pl))
+			is.New(t).Equal(pl.membersMayCall(), tt.want)
+		})
 	}
 }

@@ -41,6 +41,23 @@ func waitTiles(t *testing.T, p *browser.Page, d time.Duration, n int) {
 	}
 }
 
+func waitHidden(t *testing.T, p *browser.Page, testID string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		var hidden bool
+		must(t, p.Eval(`(() => { const e = document.querySelector('[data-testid="`+testID+`"]'); return !e || e.hidden || !!e.closest('[hidden]'); })()`, &hidden))
+		if hidden {
+			return
+		}
+		if time.Now().After(deadline) {
+			msg, _ := p.ErrorText()
+			t.Fatalf("%s: %s still shown (error shown: %q)", p.Name, testID, msg)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // groupMediaFlows checks that every peer connection of p receives audio and video.
 func groupMediaFlows(t *testing.T, p *browser.Page, n int) {
 	t.Helper()
@@ -64,7 +81,8 @@ func groupMediaFlows(t *testing.T, p *browser.Page, n int) {
 	}
 }
 
-// Group call (MSC3401 full mesh) in three browsers: all join, every pair has media both
+// Group call (MSC3401 full mesh) in three browsers: the room admin allows group calls,
+// all join, every pair has media both
 // ways; one leaves and the others' tiles update; it reloads (a new session), rejoins and
 // is reconnected with everyone.
 func TestGroupCallOfThreeBrowsers(t *testing.T) {
@@ -76,8 +94,14 @@ func TestGroupCallOfThreeBrowsers(t *testing.T) {
 		must(t, err)
 		users = append(users, u)
 	}
-	room, err := hs.CreateRoom(ctx, users[0], users[1], users[2])
-	must(t, err)
+	// A room with the homeserver's default power levels, where members may not send call
+	// state: its creator starts the call, is offered the fix and takes it.
+	var created struct {
+		RoomID string `json:"room_id"`
+	}
+	must(t, hs.Do(ctx, users[0], "POST", "/_matrix/client/v3/createRoom", map[string]any{
+		"preset": "private_chat", "invite": []string{users[1].UserID, users[2].UserID}}, &created))
+	room := created.RoomID
 	must(t, hs.Join(ctx, users[1], room))
 	must(t, hs.Join(ctx, users[2], room))
 	var pages []*browser.Page
@@ -87,7 +111,12 @@ func TestGroupCallOfThreeBrowsers(t *testing.T) {
 	for _, p := range pages {
 		must(t, p.WaitEnabled("group-join", 30*time.Second))
 	}
-	for _, p := range pages {
+	must(t, pages[0].Click("group-join"))
+	must(t, pages[0].WaitEnabled("group-leave", 20*time.Second))
+	must(t, pages[0].WaitEnabled("group-fix", 20*time.Second)) // in, but nobody else could join
+	must(t, pages[0].Click("group-fix"))
+	waitHidden(t, pages[0], "group-fix", 20*time.Second)
+	for _, p := range pages[1:] {
 		must(t, p.Click("group-join"))
 	}
 	for _, p := range pages {

@@ -23,6 +23,7 @@ type Actions interface {
 	DTMF(callID string, digit string)
 	Dismiss(callID string)
 	JoinGroup(video bool)
+	FixGroup()
 	LeaveGroup()
 }
 
@@ -115,6 +116,7 @@ func Mount(rootID string, act Actions, defaultHomeserver string) (*DOM, error) {
 
 	group := b.add(home, "section", "group", map[string]string{"aria-label": "Group call"})
 	b.button(group, "group-join", "Join group call", func() { go act.JoinGroup(true) })
+	b.button(group, "group-fix", "Allow group calls in this room", func() { go act.FixGroup() })
 	b.button(group, "group-leave", "Leave group call", func() { go act.LeaveGroup() })
 	b.add(group, "p", "group-state", map[string]string{"role": "status", "aria-live": "polite"})
 	b.add(group, "div", "group-tiles", map[string]string{"class": "tiles"})
@@ -209,6 +211,7 @@ func (d *DOM) Render(v View) {
 	d.setText("ignored", v.IgnoredMsg)
 	d.show("group", v.CanJoinGroup || v.InGroup)
 	d.show("group-join", v.CanJoinGroup)
+	d.show("group-fix", v.CanFixGroup)
 	d.show("group-leave", v.InGroup)
 	d.setText("group-state", v.GroupText)
 	d.renderTiles(v.Tiles)

@@ -50,6 +50,7 @@ func (a *testApp) DTMF(string, string)     {}
 func (a *testApp) Dismiss(string)          {}
 func (a *testApp) JoinGroup(bool)          {}
 func (a *testApp) LeaveGroup()             {}
+func (a *testApp) FixGroup()               {}
 
 func newEngineUser(t *testing.T, r *signallingtest.Room, clk *signallingtest.Clock, user, device string) *engineUser {
 	u := &engineUser{obs: &signallingtest.Observer{}, peers: &signallingtest.Peers{Setup: func(p *signallingtest.Peer) {

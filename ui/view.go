@@ -46,6 +46,9 @@ type Input struct {
 	Mic, Camera  string         // chosen device ids ("" = the browser's default)
 	Widget       bool           // inside a Matrix client: no sign-out, the room is the widget's
 	Group        *app.GroupInfo // the group call we are in, if any
+	// GroupFixRoom is a room where joining the group call was forbidden by its power
+	// levels and we are allowed to change them.
+	GroupFixRoom id.RoomID
 }
 
 // Tile is one other participant of a group call.
@@ -88,6 +91,7 @@ type View struct {
 	Widget     bool
 
 	CanJoinGroup bool   // the selected room has others to call together
+	CanFixGroup  bool   // offer to let members use group calls (we are a room admin)
 	InGroup      bool   // we are in its group call
 	GroupText    string // status of the group call, for the aria-live region
 	Tiles        []Tile
@@ -217,8 +221,10 @@ func Build(in Input) View {
 			v.CanJoinGroup = true
 		}
 	}
+	v.CanFixGroup = v.CanJoinGroup && in.GroupFixRoom != "" && in.GroupFixRoom == in.SelectedRoom
 	if g := in.Group; g != nil {
 		v.InGroup, v.CanJoinGroup = true, false
+		v.CanFixGroup = in.GroupFixRoom != "" && in.GroupFixRoom == g.Room
 		connected := 0
 		for _, l := range g.Legs {
 			st := DataState(l.Call)

@@ -151,6 +151,18 @@ func TestGroupCallView(t *testing.T) {
 	is.Equal(v.GroupText, "In the group call: connected with 1 of 2")
 }
 
+func TestGroupFixIsOfferedOnlyForTheRoomThatNeedsIt(t *testing.T) {
+	is := is.New(t)
+	st := app.State{Me: me, Online: true, Rooms: []matrixclient.Room{room("!g", "G", "@b:localhost"), room("!h", "H", "@c:localhost")}}
+	is.True(!ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, SelectedRoom: "!g"}).CanFixGroup)
+	is.True(ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, SelectedRoom: "!g", GroupFixRoom: "!g"}).CanFixGroup)
+	is.True(!ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, SelectedRoom: "!h", GroupFixRoom: "!g"}).CanFixGroup)
+	in := ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, SelectedRoom: "!g", GroupFixRoom: "!g", Group: &app.GroupInfo{Room: "!g"}})
+	is.True(in.CanFixGroup) // an admin in the call can still let the others in
+	in = ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, SelectedRoom: "!g", Group: &app.GroupInfo{Room: "!g"}})
+	is.True(!in.CanFixGroup)
+}
+
 func TestGroupViewStaysUsableAtEightParticipants(t *testing.T) {
 	is := is.New(t)
 	g := &app.GroupInfo{Room: "!g", Conf: "conf"}

@@ -87,7 +87,8 @@ type webApp struct {
 	widgetClient *widgetclient.Client
 	onScreen     bool // set_always_on_screen requested
 	devices      []ui.Device
-	mic, cam     string // chosen device ids
+	mic, cam     string    // chosen device ids
+	groupFix     id.RoomID // joining was forbidden here and we may fix the power levels
 }
 
 func (w *webApp) changed() {
@@ -114,7 +115,7 @@ func (w *webApp) render() {
 	defer func() { _ = recover() }()
 	w.mu.Lock()
 	in := ui.Input{Phase: w.phase, SelectedRoom: w.selected, LoginBusy: w.loginBusy, Error: w.errText, Now: time.Now(),
-		Devices: w.devices, Mic: w.mic, Camera: w.cam, Widget: w.widget}
+		Devices: w.devices, Mic: w.mic, Camera: w.cam, Widget: w.widget, GroupFixRoom: w.groupFix}
 	ctl := w.ctl
 	local := w.local
 	remote := w.remote
@@ -332,10 +333,42 @@ func (w *webApp) JoinGroup(video bool) {
 	if ctl == nil {
 		return
 	}
-	if err := ctl.JoinGroup(room, kind); err != nil {
+	err := ctl.JoinGroup(room, kind)
+	switch {
+	case errors.Is(err, app.ErrGroupForbidden) && ctl.CanFixGroupPowerLevels(room):
+		w.update(func() {
+			w.groupFix = room
+			w.errText = "Members of this room may not use group calls yet. As a room admin you can allow them."
+		})
+	case err != nil:
 		w.setError(err.Error())
+	case ctl.GroupNeedsFix(room):
+		// We (an admin) are in, but nobody else could join: offer to let them.
+		w.update(func() {
+			w.groupFix = room
+			w.errText = "Other members of this room cannot join this call until you allow group calls in this room."
+		})
+	default:
+		w.changed()
 	}
-	w.changed()
+}
+
+// FixGroup lowers the room's power levels for the group call state events, then joins.
+func (w *webApp) FixGroup() {
+	w.mu.Lock()
+	ctl, room := w.ctl, w.groupFix
+	w.mu.Unlock()
+	if ctl == nil || room == "" {
+		return
+	}
+	if err := ctl.FixGroupPowerLevels(room); err != nil {
+		w.setError("Could not change the room's power levels: " + err.Error())
+		return
+	}
+	w.update(func() { w.groupFix, w.errText = "", "" })
+	if _, in := ctl.Group(); !in {
+		w.JoinGroup(true)
+	}
 }
 
 func (w *webApp) LeaveGroup() {
