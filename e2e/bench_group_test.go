@@ -30,7 +30,7 @@ const joinTimer = `((want) => {
   }
   const box = document.querySelector('[data-testid="group-tiles"]');
   const check = () => {
-    const ts = Array.from(document.querySelectorAll('[data-testid="tile"]'));
+    const ts = Array.from(document.querySelectorAll('[data-testid="participant-tile"]'));
     if (!window.__gdone && ts.length === want && ts.every(e => e.getAttribute('data-state') === 'connected')) window.__gdone = Date.now();
   };
   new MutationObserver(check).observe(box, {subtree: true, childList: true, attributes: true});

@@ -16,7 +16,7 @@ import (
 func tiles(t *testing.T, p *browser.Page) []string {
 	t.Helper()
 	var st []string
-	must(t, p.Eval(`Array.from(document.querySelectorAll('[data-testid="tile"]')).map(e => e.getAttribute('data-state'))`, &st))
+	must(t, p.Eval(`Array.from(document.querySelectorAll('[data-testid="participant-tile"]')).map(e => e.getAttribute('data-state'))`, &st))
 	return st
 }
 

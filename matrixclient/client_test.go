@@ -13,6 +13,7 @@ import (
 
 	"github.com/matryer/is"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"ringo/matrixclient"
 	"ringo/signalling"
@@ -115,4 +116,49 @@ func TestSendErrorsTellTheEngineWhetherToRetry(t *testing.T) {
 			is.True(strings.HasSuffix(gotPath, "/rooms/%21r:x/send/m.call.hangup/t1") || strings.HasSuffix(gotPath, "/rooms/!r:x/send/m.call.hangup/t1"))
 		})
 	}
+}
+
+type roomsHandler struct{ rooms chan []matrixclient.Room }
+
+func (h roomsHandler) RoomBatch(id.RoomID, signalling.Batch) {}
+func (h roomsHandler) RoomsChanged(r []matrixclient.Room) {
+	select {
+	case h.rooms <- r:
+	default:
+	}
+}
+func (h roomsHandler) ToDevice([]signalling.RoomEvent) {}
+func (h roomsHandler) Status(error)                    {}
+
+func TestSyncReadsNamesAndEncryption(t *testing.T) {
+	is := is.New(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("since") != "" {
+			<-r.Context().Done() // nothing new
+			return
+		}
+		_, _ = w.Write([]byte(`{"next_batch":"s1","rooms":{"join":{"!e:hs":{"state":{"events":[
+			{"type":"m.room.member","state_key":"@me:hs","sender":"@me:hs","content":{"membership":"join"}},
+			{"type":"m.room.member","state_key":"@bob:hs","sender":"@bob:hs","content":{"membership":"join","displayname":"Bob"}},
+			{"type":"m.room.encryption","state_key":"","sender":"@me:hs","content":{"algorithm":"m.megolm.v1.aes-sha2"}}
+		]}}}}}`))
+	}))
+	defer srv.Close()
+	c, err := matrixclient.New(matrixclient.Session{HomeserverURL: srv.URL, UserID: "@me:hs", DeviceID: "D", AccessToken: "t"})
+	is.NoErr(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h := roomsHandler{rooms: make(chan []matrixclient.Room, 1)}
+	go func() { _ = c.Run(ctx, h) }()
+	var rooms []matrixclient.Room
+	select {
+	case rooms = <-h.rooms:
+	case <-ctx.Done():
+		t.Fatal("no rooms reported")
+	}
+	cancel()
+	is.Equal(len(rooms), 1)
+	is.True(rooms[0].Encrypted)
+	is.Equal(rooms[0].DisplayName("@bob:hs"), "Bob (@bob:hs)")
+	is.Equal(rooms[0].Name, "Bob") // an unnamed room is named after its other members
 }

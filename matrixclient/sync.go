@@ -16,13 +16,26 @@ import (
 
 // Room is what the UI shows about a joined room.
 type Room struct {
-	ID      id.RoomID
-	Name    string
-	Public  bool // join rule public: invites there do not ring
-	Members map[id.UserID]signalling.Membership
+	ID     id.RoomID
+	Name   string
+	Public bool // join rule public: invites there do not ring
+	// Encrypted: the room has m.room.encryption. Ringo cannot decrypt call events in
+	// standalone mode, so it does not offer calls there (widget mode can: the host decrypts).
+	Encrypted bool
+	Members   map[id.UserID]signalling.Membership
+	Names     map[id.UserID]string // display names of members that set one
 	// CallState holds the room's group call state events (m.call / m.call.member under
 	// the stable and unstable names).
 	CallState []StateEvent
+}
+
+// DisplayName is the member's display name with the user id, or just the user id when
+// the member set none. It is user-controlled text: render it as text only.
+func (r Room) DisplayName(u id.UserID) string {
+	if n := r.Names[u]; n != "" && n != string(u) {
+		return n + " (" + string(u) + ")"
+	}
+	return string(u)
 }
 
 // Joined lists the joined members other than me, sorted.
@@ -40,6 +53,7 @@ func (r Room) Joined(me id.UserID) []id.UserID {
 type roomInfo struct {
 	name, canonicalAlias string
 	public               bool
+	encrypted            bool
 	members              map[id.UserID]signalling.Membership
 	memberNames          map[id.UserID]string
 	callState            map[string]StateEvent // group call state (MSC3401) by type + "|" + state key
@@ -260,11 +274,15 @@ func (c *Client) applyState(rid id.RoomID, ev *RawEvent) bool {
 		r.canonicalAlias = content.Alias
 	case "m.room.join_rules":
 		r.public = content.JoinRule == "public"
+	case "m.room.encryption":
+		r.encrypted = true // encryption cannot be turned off again
 	case "m.room.member":
 		u := id.UserID(*ev.StateKey)
 		r.members[u] = signalling.Membership(content.Membership)
 		if content.DisplayName != "" {
 			r.memberNames[u] = content.DisplayName
+		} else {
+			delete(r.memberNames, u)
 		}
 	default:
 		if !groupStateTypes[ev.Type] {
@@ -287,6 +305,10 @@ func (c *Client) Rooms() []Room {
 		members := make(map[id.UserID]signalling.Membership, len(r.members))
 		for u, m := range r.members {
 			members[u] = m
+		}
+		names := make(map[id.UserID]string, len(r.memberNames))
+		for u, n := range r.memberNames {
+			names[u] = n
 		}
 		name := r.name
 		if name == "" {
@@ -311,7 +333,7 @@ func (c *Client) Rooms() []Room {
 			cs = append(cs, e)
 		}
 		sort.Slice(cs, func(i, j int) bool { return cs[i].Type+cs[i].StateKey < cs[j].Type+cs[j].StateKey })
-		out = append(out, Room{ID: rid, Name: name, Public: r.public, Members: members, CallState: cs})
+		out = append(out, Room{ID: rid, Name: name, Public: r.public, Encrypted: r.encrypted, Members: members, Names: names, CallState: cs})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Name != out[j].Name {

@@ -307,7 +307,7 @@ func (d *DOM) renderTiles(tiles []Tile) {
 		seen[t.Key] = true
 		el, ok := d.tiles[t.Key]
 		if !ok {
-			box := b.add(d.el["group-tiles"], "figure", "", map[string]string{"data-testid": "tile", "data-user-id": t.User, "data-device-id": t.Device})
+			box := b.add(d.el["group-tiles"], "figure", "", map[string]string{"data-testid": "participant-tile", "data-user-id": t.User, "data-device-id": t.Device})
 			video := b.add(box, "video", "", map[string]string{"autoplay": "", "playsinline": ""})
 			label := b.add(box, "figcaption", "", nil)
 			el = tileEls{box: box, label: label, video: video}

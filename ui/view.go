@@ -11,6 +11,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"ringo/app"
+	"ringo/matrixclient"
 	"ringo/signalling"
 )
 
@@ -123,6 +124,20 @@ type CallView struct {
 	RemoteStream string
 }
 
+// TileState maps a group leg's state to the participant-tile contract: connecting,
+// connected or failed. A leg not started yet, ringing or negotiating is on its way; a
+// held leg still has its connection.
+func TileState(ci signalling.CallInfo) string {
+	switch DataState(ci) {
+	case "connected", "on-hold":
+		return "connected"
+	case "ended":
+		return "failed"
+	default:
+		return "connecting"
+	}
+}
+
 // DataState maps an engine state to the automation contract's data-state.
 func DataState(ci signalling.CallInfo) string {
 	switch ci.State {
@@ -188,6 +203,7 @@ func Build(in Input) View {
 	if in.Phase != PhaseReady {
 		return v
 	}
+	nameOf := roomNamer(in.State.Rooms)
 	v.Mics = deviceOptions(in.Devices, "audioinput", in.Mic, "Microphone")
 	v.Cameras = deviceOptions(in.Devices, "videoinput", in.Camera, "Camera")
 	if !in.State.Online && in.State.Offline != "" {
@@ -216,10 +232,18 @@ func Build(in Input) View {
 	if !selected {
 		v.CallHint = "Choose a room to call in."
 	}
+	encrypted := false
 	for _, r := range in.State.Rooms {
 		if r.ID == in.SelectedRoom && len(r.Joined(in.State.Me)) >= 1 {
 			v.CanJoinGroup = true
 		}
+		encrypted = encrypted || (r.ID == in.SelectedRoom && r.Encrypted)
+	}
+	if encrypted && !in.Widget {
+		// Standalone Ringo has no end-to-end encryption: it could neither read the call
+		// events there nor send them encrypted. Say so rather than fail silently.
+		v.CanCall, v.CanJoinGroup = false, false
+		v.CallHint = "This room is encrypted. Calls in encrypted rooms need Ringo as a widget in your Matrix client for now."
 	}
 	v.CanFixGroup = v.CanJoinGroup && in.GroupFixRoom != "" && in.GroupFixRoom == in.SelectedRoom
 	if g := in.Group; g != nil {
@@ -227,14 +251,11 @@ func Build(in Input) View {
 		v.CanFixGroup = in.GroupFixRoom != "" && in.GroupFixRoom == g.Room
 		connected := 0
 		for _, l := range g.Legs {
-			st := DataState(l.Call)
-			if st == "idle" {
-				st = "connecting"
-			}
+			st := TileState(l.Call)
 			if st == "connected" {
 				connected++
 			}
-			text := string(l.Peer.User)
+			text := nameOf(g.Room, l.Peer.User)
 			if l.Call.RemoteAudioMuted {
 				text += ", muted"
 			}
@@ -252,7 +273,7 @@ func Build(in Input) View {
 	}
 	main, waiting := pickCalls(in.State.Calls)
 	if main != nil {
-		v.Call = callView(*main, in.Now)
+		v.Call = callView(*main, in.Now, nameOf)
 		if v.Call.Active && v.Call.State != "ended" {
 			v.CanCall = false
 		}
@@ -260,7 +281,7 @@ func Build(in Input) View {
 		v.Call = CallView{State: "idle"}
 	}
 	if waiting != nil {
-		w := callView(*waiting, in.Now)
+		w := callView(*waiting, in.Now, nameOf)
 		v.Waiting = &w
 	}
 	if n := len(in.State.Ignored); n > 0 {
@@ -317,7 +338,21 @@ func pickCalls(calls []signalling.CallInfo) (main, waiting *signalling.CallInfo)
 	return nil, nil
 }
 
-func callView(ci signalling.CallInfo, now time.Time) CallView {
+// namer gives a user's name as shown: display name and user id, or the user id.
+type namer func(room id.RoomID, u id.UserID) string
+
+func roomNamer(rooms []matrixclient.Room) namer {
+	return func(room id.RoomID, u id.UserID) string {
+		for _, r := range rooms {
+			if r.ID == room {
+				return r.DisplayName(u)
+			}
+		}
+		return string(u)
+	}
+}
+
+func callView(ci signalling.CallInfo, now time.Time, nameOf namer) CallView {
 	cv := CallView{
 		ID: ci.CallID, State: DataState(ci), Peer: string(ci.Peer),
 		Video: ci.Kind == signalling.MediaKindVideo || ci.RemoteHasVideo, AudioMute: ci.AudioMuted, VideoMute: ci.VideoMuted,
@@ -329,6 +364,7 @@ func callView(ci signalling.CallInfo, now time.Time) CallView {
 	case ci.RemoteHold:
 		cv.HeldBy = "remote"
 	}
+	peer := nameOf(ci.Room, ci.Peer)
 	kind := "voice"
 	if ci.Kind == signalling.MediaKindVideo {
 		kind = "video"
@@ -336,24 +372,24 @@ func callView(ci signalling.CallInfo, now time.Time) CallView {
 	switch cv.State {
 	case "ringing":
 		cv.Incoming, cv.Active = true, false
-		cv.Text = fmt.Sprintf("Incoming %s call from %s", kind, ci.Peer)
+		cv.Text = fmt.Sprintf("Incoming %s call from %s", kind, peer)
 	case "calling":
 		cv.Active = true
-		cv.Text = fmt.Sprintf("Calling %s…", ci.Peer)
+		cv.Text = fmt.Sprintf("Calling %s…", peer)
 	case "connecting":
 		cv.Active = true
-		cv.Text = fmt.Sprintf("Connecting to %s…", ci.Peer)
+		cv.Text = fmt.Sprintf("Connecting to %s…", peer)
 	case "connected", "on-hold":
 		cv.Active, cv.InCall = true, true
 		if !ci.ConnectedAt.IsZero() && !now.Before(ci.ConnectedAt) {
 			d := now.Sub(ci.ConnectedAt).Truncate(time.Second)
 			cv.Duration = fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
 		}
-		cv.Text = fmt.Sprintf("In call with %s", ci.Peer)
+		cv.Text = fmt.Sprintf("In call with %s", peer)
 		if cv.HeldBy == "local" {
-			cv.Text = fmt.Sprintf("You put %s on hold", ci.Peer)
+			cv.Text = fmt.Sprintf("You put %s on hold", peer)
 		} else if cv.HeldBy == "remote" {
-			cv.Text = fmt.Sprintf("%s put you on hold", ci.Peer)
+			cv.Text = fmt.Sprintf("%s put you on hold", peer)
 		}
 	case "ended":
 		cv.Reason = string(ci.EndReason)

@@ -183,3 +183,52 @@ func TestGroupViewStaysUsableAtEightParticipants(t *testing.T) {
 		seen[tl.Key] = true
 	}
 }
+
+func TestPeopleAreNamedByDisplayNameAndUserID(t *testing.T) {
+	is := is.New(t)
+	r := room("!r", "R", "@bob:localhost", "@carol:localhost")
+	r.Names = map[id.UserID]string{"@bob:localhost": "Bob <b>", "@carol:localhost": "@carol:localhost"}
+	st := app.State{Me: me, Online: true, Rooms: []matrixclient.Room{r},
+		Calls: []signalling.CallInfo{{CallID: "c1", Room: "!r", Peer: "@bob:localhost", Direction: signalling.DirectionInbound, State: signalling.StateRinging, Kind: signalling.MediaKindVoice}}}
+	v := ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, SelectedRoom: "!r"})
+	is.Equal(v.Call.Text, "Incoming voice call from Bob <b> (@bob:localhost)") // text, never HTML
+	g := &app.GroupInfo{Room: "!r", Legs: []groupcall.LegInfo{
+		{Peer: groupcall.Device{User: "@bob:localhost", Device: "B"}},
+		{Peer: groupcall.Device{User: "@carol:localhost", Device: "C"}},
+	}}
+	st.Calls = nil
+	v = ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, SelectedRoom: "!r", Group: g})
+	is.Equal(v.Tiles[0].Text, "Bob <b> (@bob:localhost)")
+	is.Equal(v.Tiles[1].Text, "@carol:localhost") // a display name equal to the id is not repeated
+}
+
+func TestTileStateFollowsTheGroupContract(t *testing.T) {
+	tests := []struct {
+		rule string
+		st   signalling.CallState
+		want string
+	}{
+		{"a leg not started yet is connecting", signalling.StateUnknown, "connecting"},
+		{"an invite on its way is connecting", signalling.StateInviteSent, "connecting"},
+		{"a ringing leg is connecting", signalling.StateRinging, "connecting"},
+		{"connected is connected", signalling.StateConnected, "connected"},
+		{"an ended leg has failed", signalling.StateEnded, "failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rule, func(t *testing.T) {
+			is.New(t).Equal(ui.TileState(signalling.CallInfo{State: tt.st, Direction: signalling.DirectionOutbound}), tt.want)
+		})
+	}
+}
+
+func TestEncryptedRoomsSayCallsNeedWidgetMode(t *testing.T) {
+	is := is.New(t)
+	r := room("!e", "E", "@bob:localhost")
+	r.Encrypted = true
+	st := app.State{Me: me, Online: true, Rooms: []matrixclient.Room{r}}
+	v := ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, SelectedRoom: "!e"})
+	is.True(!v.CanCall && !v.CanJoinGroup)
+	is.True(strings.Contains(v.CallHint, "encrypted"))
+	v = ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, SelectedRoom: "!e", Widget: true})
+	is.True(v.CanCall) // the host decrypts in widget mode
+}

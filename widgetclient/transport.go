@@ -30,6 +30,7 @@ type Transport struct {
 	mu       sync.Mutex
 	h        matrixclient.Handler
 	members  map[id.UserID]signalling.Membership
+	names    map[id.UserID]string
 	public   bool
 	batch    []signalling.RoomEvent
 	quiet    signalling.Timer
@@ -42,7 +43,7 @@ type Transport struct {
 
 // NewTransport wires a Client to the engine.
 func NewTransport(c *Client, p Params, clock signalling.Clock) *Transport {
-	t := &Transport{c: c, p: p, clock: clock, members: map[id.UserID]signalling.Membership{}, state: map[string]matrixclient.StateEvent{},
+	t := &Transport{c: c, p: p, clock: clock, members: map[id.UserID]signalling.Membership{}, names: map[id.UserID]string{}, state: map[string]matrixclient.StateEvent{},
 		turnCh: make(chan struct{}), ready: make(chan struct{})}
 	c.SetHandler(t)
 	return t
@@ -222,14 +223,16 @@ func (t *Transport) RoomEvent(raw json.RawMessage) {
 	}
 	if ev.StateKey != nil {
 		var c struct {
-			Membership string `json:"membership"`
-			JoinRule   string `json:"join_rule"`
+			Membership  string `json:"membership"`
+			JoinRule    string `json:"join_rule"`
+			DisplayName string `json:"displayname"`
 		}
 		_ = json.Unmarshal(ev.Content, &c)
 		switch ev.Type.Type {
 		case "m.room.member":
 			t.mu.Lock()
 			t.members[id.UserID(*ev.StateKey)] = signalling.Membership(c.Membership)
+			t.names[id.UserID(*ev.StateKey)] = c.DisplayName
 			t.mu.Unlock()
 			t.roomsChanged()
 		case "m.room.join_rules":
@@ -274,6 +277,12 @@ func (t *Transport) roomsChanged() {
 	for u, m := range t.members {
 		members[u] = m
 	}
+	names := make(map[id.UserID]string, len(t.names))
+	for u, n := range t.names {
+		if n != "" {
+			names[u] = n
+		}
+	}
 	public := t.public
 	var cs []matrixclient.StateEvent
 	for _, e := range t.state {
@@ -281,7 +290,7 @@ func (t *Transport) roomsChanged() {
 	}
 	t.mu.Unlock()
 	if h != nil {
-		h.RoomsChanged([]matrixclient.Room{{ID: t.p.RoomID, Name: "This room", Public: public, Members: members, CallState: cs}})
+		h.RoomsChanged([]matrixclient.Room{{ID: t.p.RoomID, Name: "This room", Public: public, Members: members, Names: names, CallState: cs}})
 	}
 }
 
