@@ -132,7 +132,8 @@ func mediaFlows(t *testing.T, p *browser.Page, video bool) {
 
 // Scenario 1: alice video-calls bob; bob's page rings with alice's name; bob answers;
 // both connect; remote video plays and inbound audio and video bytes rise on both sides;
-// alice hangs up and both end.
+// alice hangs up and both end. Then a voice call, and alice closes her page mid-call:
+// that hangs up too.
 func TestVideoCallBetweenTwoBrowsers(t *testing.T) {
 	alice, bob, room := twoUsersInARoom(t)
 	pa := openLoggedIn(t, alice, room, false)
@@ -178,4 +179,16 @@ func TestVideoCallBetweenTwoBrowsers(t *testing.T) {
 	if reason != "user_hangup" {
 		t.Fatalf("bob's end reason is %q, want user_hangup", reason)
 	}
+
+	// Closing the page in a call hangs up: bob's call ends at once with user_hangup, not
+	// seconds later when ICE gives up.
+	must(t, pa.WaitEnabled("call-voice", 10*time.Second))
+	must(t, pa.Click("call-voice"))
+	waitState(t, pb, 20*time.Second, "ringing")
+	must(t, pb.Click("answer-voice"))
+	waitState(t, pa, 30*time.Second, "connected")
+	waitState(t, pb, 30*time.Second, "connected")
+	must(t, pa.Open("about:blank"))
+	waitState(t, pb, 4*time.Second, "ended")
+	reasonIs(t, pb, "user_hangup")
 }

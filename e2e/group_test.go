@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"net/url"
 	"testing"
 	"time"
 
@@ -83,8 +82,8 @@ func groupMediaFlows(t *testing.T, p *browser.Page, n int) {
 
 // Group call (MSC3401 full mesh) in three browsers: the room admin allows group calls,
 // all join, every pair has media both
-// ways; one leaves and the others' tiles update; it reloads (a new session), rejoins and
-// is reconnected with everyone.
+// ways; one leaves and the others' tiles update; it rejoins; it reloads the page mid-call
+// (which leaves), and rejoins from the new page (a new session), reconnected with everyone.
 func TestGroupCallOfThreeBrowsers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -131,8 +130,19 @@ func TestGroupCallOfThreeBrowsers(t *testing.T) {
 	for _, p := range pages[:2] {
 		waitTiles(t, p, 30*time.Second, 1)
 	}
-	// It reloads the page (same device, new session) and joins again.
-	must(t, pages[2].Open(servedApp(t)+"/#?roomId="+url.QueryEscape(room)))
+	// It joins again (a new session) and is reconnected with everyone.
+	must(t, pages[2].WaitEnabled("group-join", 10*time.Second))
+	must(t, pages[2].Click("group-join"))
+	for _, p := range pages {
+		waitTiles(t, p, 45*time.Second, 2)
+	}
+	// It reloads the page mid-call: closing the page leaves the call, so the others'
+	// tiles update without waiting for ICE to fail or the membership to expire.
+	must(t, pages[2].Reload())
+	for _, p := range pages[:2] {
+		waitTiles(t, p, 10*time.Second, 1)
+	}
+	// The reloaded page (same device, new session) joins and is reconnected.
 	must(t, pages[2].WaitEnabled("group-join", 30*time.Second))
 	must(t, pages[2].Click("group-join"))
 	for _, p := range pages {

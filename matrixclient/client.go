@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v3"
@@ -108,7 +109,13 @@ type Client struct {
 	offset time.Duration           // server clock minus ours
 	sentAt map[string]time.Time    // txn id -> when we sent it, for the clock estimate
 	rooms  map[id.RoomID]*roomInfo // from state
+
+	unloading atomic.Bool // the page is going away: writes use keepalive requests
 }
+
+// Unloading marks the page as closing: from now on every write is a keepalive request,
+// so the hangups and the group-call leave sent from pagehide still reach the homeserver.
+func (c *Client) Unloading() { c.unloading.Store(true) }
 
 // New makes a client for s.
 func New(s Session) (*Client, error) {
@@ -172,7 +179,8 @@ func (c *Client) Logout(ctx context.Context) error {
 
 // do makes an authenticated request.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
-	return call(ctx, c.S.HomeserverURL, request{method: method, path: path, query: query, token: c.S.AccessToken, body: body}, out)
+	return call(ctx, c.S.HomeserverURL, request{method: method, path: path, query: query, token: c.S.AccessToken, body: body,
+		keepalive: method != "GET" && c.unloading.Load()}, out)
 }
 
 // ---- sending ----

@@ -24,6 +24,9 @@ type request struct {
 	query  url.Values
 	token  string
 	body   any // JSON-encoded when not nil
+	// keepalive lets the request outlive the page (fetch's keepalive): for the hangups
+	// and the group-call leave sent while the tab closes. Small bodies only (64 KiB).
+	keepalive bool
 }
 
 type response struct {
@@ -66,7 +69,7 @@ func call(ctx context.Context, hs string, r request, out any) error {
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
 	}
-	resp, err := doHTTP(ctx, r.method, u, r.token, body)
+	resp, err := doHTTP(ctx, r.method, u, r.token, body, r.keepalive && len(body) < 60<<10)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

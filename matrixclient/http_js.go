@@ -11,7 +11,7 @@ import (
 
 // doHTTP uses the browser's fetch (see http.go for why not net/http). Cancelling ctx
 // aborts the request through an AbortController.
-func doHTTP(ctx context.Context, method, url, token string, body []byte) (response, error) {
+func doHTTP(ctx context.Context, method, url, token string, body []byte, keepalive bool) (response, error) {
 	fetch, err := safejs.Global().Get("fetch")
 	if err != nil || fetch.Type() != safejs.TypeFunction {
 		return response{}, errors.New("fetch is not available")
@@ -21,6 +21,9 @@ func doHTTP(ctx context.Context, method, url, token string, body []byte) (respon
 		headers["Authorization"] = "Bearer " + token
 	}
 	init := map[string]any{"method": method, "headers": headers, "cache": "no-store"}
+	if keepalive {
+		init["keepalive"] = true
+	}
 	if body != nil {
 		headers["Content-Type"] = "application/json"
 		init["body"] = string(body)

@@ -12,7 +12,7 @@ import (
 
 var httpClient = &http.Client{Timeout: 2 * time.Minute}
 
-func doHTTP(ctx context.Context, method, url, token string, body []byte) (response, error) {
+func doHTTP(ctx context.Context, method, url, token string, body []byte, _ bool) (response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

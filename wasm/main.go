@@ -242,7 +242,17 @@ func (w *webApp) run(backend app.Backend) {
 	w.errText = ""
 	w.mu.Unlock()
 	w.changed()
-	onUnload(func() { ctl.HangupAll() })
+	onUnload(func() {
+		// The tab is closing or navigating: hang up and leave the group call so the
+		// others see it at once, not after ICE gives up. Writes become keepalive requests
+		// so they outlive the page; everything runnable runs before control returns to
+		// the browser, so the requests are issued now.
+		if u, ok := backend.(interface{ Unloading() }); ok {
+			u.Unloading()
+		}
+		ctl.HangupAll()
+		go func() { _ = ctl.LeaveGroup() }()
+	})
 }
 
 func (w *webApp) Logout() {

@@ -182,6 +182,11 @@ func (p *Page) Open(url string) error {
 	return p.run(30*time.Second, chromedp.Navigate(url))
 }
 
+// Reload reloads the page, as the browser's reload button does (pagehide fires).
+func (p *Page) Reload() error {
+	return p.run(30*time.Second, chromedp.Reload())
+}
+
 // InFrame returns a view of the same tab that drives the document inside the iframe
 // matched by selector (needs a page opened with disable-web-security when the iframe is
 // cross-origin).
