@@ -61,6 +61,19 @@ func optUint16(v safejs.Value, field string) *uint16 {
 	return &u
 }
 
+// fraction reads v[field] as a number in [0, 1], 0 when absent.
+func fraction(v safejs.Value, field string) float64 {
+	f := get(v, field)
+	if f.Type() != safejs.TypeNumber {
+		return 0
+	}
+	n, err := f.Float()
+	if err != nil || n < 0 || n != n {
+		return 0
+	}
+	return min(n, 1)
+}
+
 // number reads v[field] as a non-negative integer, 0 when absent.
 func number(v safejs.Value, field string) uint64 {
 	f := get(v, field)

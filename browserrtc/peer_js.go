@@ -286,6 +286,17 @@ func mediaKind(trackKind string) signalling.MediaKind {
 	}
 }
 
+// RemoteStreamIDs lists the ids of the remote streams seen so far.
+func (p *Peer) RemoteStreamIDs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.remoteIDs))
+	for id := range p.remoteIDs {
+		out = append(out, id)
+	}
+	return out
+}
+
 // JSValue returns the underlying RTCPeerConnection.
 func (p *Peer) JSValue() safejs.Value { return p.js }
 
@@ -301,6 +312,9 @@ func (p *Peer) RemoteStream() safejs.Value {
 	}
 	return safejs.Undefined()
 }
+
+// Closed reports whether Close was called.
+func (p *Peer) Closed() bool { return p.alive() != nil }
 
 // alive returns ErrClosed once Close was called.
 func (p *Peer) alive() error {

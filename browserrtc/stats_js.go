@@ -16,6 +16,9 @@ type Stats struct {
 	VideoBytesReceived   uint64
 	VideoPacketsReceived uint64
 	BytesSent            uint64 // all outbound-rtp streams
+	// AudioLevel is the loudest inbound audio's audioLevel (0..1, linear; 1 is 0 dBov),
+	// for the speaking indicator.
+	AudioLevel float64
 	// LocalCandidateType and RemoteCandidateType are the candidateType ("host", "srflx",
 	// "prflx", "relay") of the selected candidate pair; empty before one is selected.
 	LocalCandidateType  string
@@ -73,6 +76,9 @@ func statsFrom(entries map[string]safejs.Value) Stats {
 			case "audio":
 				st.AudioBytesReceived += number(s, "bytesReceived")
 				st.AudioPacketsReceived += number(s, "packetsReceived")
+				if l := fraction(s, "audioLevel"); l > st.AudioLevel {
+					st.AudioLevel = l
+				}
 			case "video":
 				st.VideoBytesReceived += number(s, "bytesReceived")
 				st.VideoPacketsReceived += number(s, "packetsReceived")

@@ -40,6 +40,23 @@ func waitTiles(t *testing.T, p *browser.Page, d time.Duration, n int) {
 	}
 }
 
+// waitSpeaking waits until some tile of p shows its participant speaking.
+func waitSpeaking(t *testing.T, p *browser.Page, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		var n int
+		must(t, p.Eval(`document.querySelectorAll('[data-testid="participant-tile"][data-speaking="true"]').length`, &n))
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no tile ever showed its participant speaking", p.Name)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func waitHidden(t *testing.T, p *browser.Page, testID string, d time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -123,6 +140,10 @@ func TestGroupCallOfThreeBrowsers(t *testing.T) {
 	}
 	for _, p := range pages {
 		groupMediaFlows(t, p, 2)
+	}
+	// Chromium's fake microphone beeps: every page sees a tile light up as speaking.
+	for _, p := range pages {
+		waitSpeaking(t, p, 10*time.Second)
 	}
 
 	// The third leaves.

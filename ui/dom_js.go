@@ -316,6 +316,7 @@ func (d *DOM) renderTiles(tiles []Tile) {
 		_, _ = el.box.Call("setAttribute", "data-state", t.State)
 		_, _ = el.box.Call("setAttribute", "data-audio-muted", pick(t.AudioMuted, "true", "false"))
 		_, _ = el.box.Call("setAttribute", "data-video-muted", pick(t.VideoMuted, "true", "false"))
+		_, _ = el.box.Call("setAttribute", "data-speaking", pick(t.Speaking, "true", "false"))
 		_ = el.label.Set("textContent", t.Text+" ("+t.State+")") // user ids as text
 	}
 	for k, el := range d.tiles {

@@ -47,6 +47,8 @@ type Input struct {
 	Mic, Camera  string         // chosen device ids ("" = the browser's default)
 	Widget       bool           // inside a Matrix client: no sign-out, the room is the widget's
 	Group        *app.GroupInfo // the group call we are in, if any
+	// Speaking lists the remote streams whose participant is talking (see Speaking).
+	Speaking map[string]bool
 	// GroupFixRoom is a room where joining the group call was forbidden by its power
 	// levels and we are allowed to change them.
 	GroupFixRoom id.RoomID
@@ -61,6 +63,7 @@ type Tile struct {
 	RemoteStream string
 	AudioMuted   bool // from the peer's sdp_stream_metadata
 	VideoMuted   bool
+	Speaking     bool // its audio is loud enough (and not muted)
 }
 
 // Device is a microphone ("audioinput") or camera ("videoinput").
@@ -264,7 +267,8 @@ func Build(in Input) View {
 			}
 			v.Tiles = append(v.Tiles, Tile{Key: l.Peer.Key(), User: string(l.Peer.User), Device: string(l.Peer.Device),
 				State: st, Text: text, RemoteStream: l.Call.RemoteStreamID,
-				AudioMuted: l.Call.RemoteAudioMuted, VideoMuted: l.Call.RemoteVideoMuted})
+				AudioMuted: l.Call.RemoteAudioMuted, VideoMuted: l.Call.RemoteVideoMuted,
+				Speaking: st == "connected" && !l.Call.RemoteAudioMuted && in.Speaking[l.Call.RemoteStreamID]})
 		}
 		v.GroupText = fmt.Sprintf("In the group call: connected with %d of %d", connected, len(g.Legs))
 		if len(g.Legs) == 0 {

@@ -232,3 +232,17 @@ func TestEncryptedRoomsSayCallsNeedWidgetMode(t *testing.T) {
 	v = ui.Build(ui.Input{Phase: ui.PhaseReady, State: st, SelectedRoom: "!e", Widget: true})
 	is.True(v.CanCall) // the host decrypts in widget mode
 }
+
+func TestTilesShowWhoIsSpeakingUnlessMuted(t *testing.T) {
+	is := is.New(t)
+	g := &app.GroupInfo{Room: "!g", Legs: []groupcall.LegInfo{
+		{Peer: groupcall.Device{User: "@b:localhost", Device: "B"}, Call: signalling.CallInfo{State: signalling.StateConnected, RemoteStreamID: "sb"}},
+		{Peer: groupcall.Device{User: "@c:localhost", Device: "C"}, Call: signalling.CallInfo{State: signalling.StateConnected, RemoteStreamID: "sc", RemoteAudioMuted: true}},
+		{Peer: groupcall.Device{User: "@d:localhost", Device: "D"}, Call: signalling.CallInfo{State: signalling.StateConnected, RemoteStreamID: "sd"}},
+	}}
+	v := ui.Build(ui.Input{Phase: ui.PhaseReady, State: app.State{Me: me, Online: true}, Group: g,
+		Speaking: map[string]bool{"sb": true, "sc": true}})
+	is.True(v.Tiles[0].Speaking)  // loud
+	is.True(!v.Tiles[1].Speaking) // muted: a stale level must not light it
+	is.True(!v.Tiles[2].Speaking) // quiet
+}

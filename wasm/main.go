@@ -89,6 +89,78 @@ type webApp struct {
 	devices      []ui.Device
 	mic, cam     string    // chosen device ids
 	groupFix     id.RoomID // joining was forbidden here and we may fix the power levels
+	peers        []*browserrtc.Peer
+	speaking     ui.Speaking
+	speakingNow  map[string]bool
+}
+
+// pollSpeaking samples the remote audio levels of the group call's peers a few times a
+// second (only while in a group call) for the tiles' speaking indicator.
+func (w *webApp) pollSpeaking(ctx context.Context, ctl *app.Controller) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		w.mu.Lock()
+		peers := append([]*browserrtc.Peer(nil), w.peers...)
+		w.mu.Unlock()
+		if _, in := ctl.Group(); !in {
+			var live []*browserrtc.Peer
+			for _, p := range peers {
+				if !p.Closed() {
+					live = append(live, p)
+				}
+			}
+			w.mu.Lock()
+			w.peers = append(live, w.peers[len(peers):]...)
+			w.mu.Unlock()
+			continue
+		}
+		var live []*browserrtc.Peer
+		now := time.Now()
+		for _, p := range peers {
+			sctx, cancel := context.WithTimeout(ctx, time.Second)
+			st, err := p.Stats(sctx)
+			cancel()
+			if errors.Is(err, browserrtc.ErrClosed) {
+				continue // forget closed peers
+			}
+			live = append(live, p)
+			if err != nil {
+				continue
+			}
+			w.mu.Lock()
+			for _, sid := range p.RemoteStreamIDs() {
+				w.speaking.Observe(sid, st.AudioLevel, now)
+			}
+			w.mu.Unlock()
+		}
+		w.mu.Lock()
+		w.peers = append(live, w.peers[len(peers):]...)
+		sp := w.speaking.Now(now)
+		changed := !sameSet(sp, w.speakingNow)
+		w.speakingNow = sp
+		w.mu.Unlock()
+		if changed {
+			w.changed()
+		}
+	}
+}
+
+func sameSet(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *webApp) changed() {
@@ -115,7 +187,7 @@ func (w *webApp) render() {
 	defer func() { _ = recover() }()
 	w.mu.Lock()
 	in := ui.Input{Phase: w.phase, SelectedRoom: w.selected, LoginBusy: w.loginBusy, Error: w.errText, Now: time.Now(),
-		Devices: w.devices, Mic: w.mic, Camera: w.cam, Widget: w.widget, GroupFixRoom: w.groupFix}
+		Devices: w.devices, Mic: w.mic, Camera: w.cam, Widget: w.widget, GroupFixRoom: w.groupFix, Speaking: w.speakingNow}
 	ctl := w.ctl
 	local := w.local
 	remote := w.remote
@@ -228,6 +300,10 @@ func (w *webApp) run(backend app.Backend) {
 		w.remote[sid] = st
 		w.mu.Unlock()
 		w.changed()
+	}), browserrtc.OnPeer(func(p *browserrtc.Peer) {
+		w.mu.Lock()
+		w.peers = append(w.peers, p)
+		w.mu.Unlock()
 	}))
 	ctl := app.Start(ctx, backend, app.Deps{
 		NewPeer: factory, Media: media, Clock: clock.Wall{},
@@ -238,6 +314,7 @@ func (w *webApp) run(backend app.Backend) {
 	})
 	w.mu.Lock()
 	w.ctl, w.cancel = ctl, cancel
+	go w.pollSpeaking(ctx, ctl)
 	w.phase = ui.PhaseReady
 	w.errText = ""
 	w.mu.Unlock()
