@@ -354,7 +354,7 @@ func awaitCall(ctx context.Context, v safejs.Value, method string, args ...any) 
 // AddStream adds each track of the stream with the stream (addTrack(track, stream)) and
 // remembers the senders by kind.
 func (p *Peer) AddStream(ls signalling.LocalStream) error {
-	s, ok := ls.(*Stream)
+	s, ok := signalling.UnwrapStream(ls).(*Stream)
 	if !ok {
 		return ErrForeignStream
 	}
@@ -558,7 +558,7 @@ func (p *Peer) InsertDTMF(tones string) error {
 // ReplaceStream puts the stream's tracks on the senders of their kinds (replaceTrack,
 // no renegotiation) and adds the tracks of kinds that have no sender yet.
 func (p *Peer) ReplaceStream(ls signalling.LocalStream) error {
-	s, ok := ls.(*Stream)
+	s, ok := signalling.UnwrapStream(ls).(*Stream)
 	if !ok {
 		return ErrForeignStream
 	}

@@ -38,7 +38,8 @@ type LegInfo struct {
 
 // Session is our device's participation in one group call: one leg per other device.
 type Session struct {
-	cfg Config
+	cfg   Config
+	media *sharedMedia // one capture for every leg
 
 	mu      sync.Mutex
 	legs    map[string]*leg // by peer Key()
@@ -67,8 +68,13 @@ func New(cfg Config) *Session {
 	if cfg.Drive == nil {
 		cfg.Drive = func(m *signalling.Manager) { go m.Run(contextBackground()) }
 	}
-	return &Session{cfg: cfg, legs: map[string]*leg{}, reorder: map[string]*Reorder[signalling.RoomEvent]{},
+	s := &Session{cfg: cfg, legs: map[string]*leg{}, reorder: map[string]*Reorder[signalling.RoomEvent]{},
 		seq: map[string]uint64{}, seqOf: map[string]uint64{}}
+	if cfg.Media != nil {
+		s.media = newSharedMedia(cfg.Media)
+		s.media.prefetch(cfg.Kind) // open the devices while the member event is written
+	}
+	return s
 }
 
 // Update brings the legs in line with the participants: a leg to every other device
@@ -146,6 +152,16 @@ func (s *Session) Leave() {
 			l.mgr.HangupAll()
 		}
 	}
+	if s.media != nil {
+		s.media.release()
+	}
+}
+
+func (s *Session) legMedia() signalling.Media {
+	if s.media == nil {
+		return nil
+	}
+	return s.media
 }
 
 // newLeg makes the engine of one peer's leg.
@@ -155,7 +171,7 @@ func (s *Session) newLeg(p Device) *leg {
 	s.mu.Unlock()
 	cfg := signalling.Config{
 		Room: s.cfg.Room, UserID: s.cfg.Me.User, DeviceID: s.cfg.Me.Device,
-		Sender: &legSender{s: s, peer: p}, Media: s.cfg.Media, NewPeer: s.cfg.NewPeer, Clock: s.cfg.Clock,
+		Sender: &legSender{s: s, peer: p}, Media: s.legMedia(), NewPeer: s.cfg.NewPeer, Clock: s.cfg.Clock,
 		Observer:   &legObserver{s: s, l: l},
 		ICEServers: s.cfg.ICE.ICEServers, ForceRelay: s.cfg.ICE.ForceRelay,
 		Logf: s.cfg.Logf,

@@ -124,6 +124,18 @@ type LocalStream interface {
 	Stop()
 }
 
+// UnwrapStream returns the stream an adapter made, looking through handles that wrap it
+// (a group call gives each leg a handle on one shared stream).
+func UnwrapStream(ls LocalStream) LocalStream {
+	for {
+		u, ok := ls.(interface{ Unwrap() LocalStream })
+		if !ok {
+			return ls
+		}
+		ls = u.Unwrap()
+	}
+}
+
 // Media is the port that acquires local media (getUserMedia). Acquire must not block:
 // done is called exactly once, from any goroutine.
 type Media interface {

@@ -540,7 +540,7 @@ func (m *recordingMedia) Acquire(kind signalling.MediaKind, done func(signalling
 			} else {
 				m.w.setError("Could not start your microphone or camera: " + err.Error())
 			}
-		} else if bs, ok := s.(*browserrtc.Stream); ok {
+		} else if bs, ok := signalling.UnwrapStream(s).(*browserrtc.Stream); ok {
 			m.w.mu.Lock()
 			m.w.local = bs.JSValue()
 			m.w.mu.Unlock()

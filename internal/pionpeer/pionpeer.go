@@ -186,7 +186,7 @@ func (s *Stream) SetVideoEnabled(bool) {}
 func (s *Stream) Stop()                { s.once.Do(func() { close(s.stop) }) }
 
 func (p *Peer) AddStream(ls signalling.LocalStream) error {
-	s, ok := ls.(*Stream)
+	s, ok := signalling.UnwrapStream(ls).(*Stream)
 	if !ok {
 		return errors.New("pionpeer: not a pionpeer stream")
 	}
