@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -46,7 +47,7 @@ func TestBenchmarkGroupJoin(t *testing.T) {
 	runs := 5
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nGroup call: click Join -> connected with every other participant (%d runs, median [min-max] ms), to-device messages sent by the joiner\n", runs)
-	for _, n := range []int{2, 3} {
+	for _, n := range []int{2, 3, 4} {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		var users []*stack.User
 		for i := 0; i < n; i++ {
@@ -62,7 +63,7 @@ func TestBenchmarkGroupJoin(t *testing.T) {
 		cancel()
 		var pages []*browser.Page
 		for _, u := range users {
-			pages = append(pages, openLoggedIn(t, u, room, false))
+			pages = append(pages, openLoggedIn(t, u, room, false, groupCapture...))
 		}
 		for _, p := range pages {
 			must(t, p.WaitEnabled("group-join", 30*time.Second))
@@ -116,6 +117,22 @@ func TestBenchmarkGroupJoin(t *testing.T) {
 		}
 		sort.Strings(parts)
 		fmt.Fprintf(&b, "%d participants: %.0f [%.0f-%.0f]; to-device (median) %s\n", n, m, lo, hi, strings.Join(parts, " "))
+		if n == 4 {
+			// CPU of one page while all four are in the call (320x240-ish fake camera).
+			must(t, joiner.Click("group-join"))
+			for _, p := range pages {
+				waitTiles(t, p, 45*time.Second, n-1)
+			}
+			time.Sleep(2 * time.Second) // let encoders settle
+			c0, err := pages[0].CPUTime()
+			must(t, err)
+			const window = 10 * time.Second
+			time.Sleep(window)
+			c1, err := pages[0].CPUTime()
+			must(t, err)
+			fmt.Fprintf(&b, "CPU of one page in a 4-person video call: %.0f%% of one core (%d cores here)\n",
+				100*float64(c1-c0)/float64(window), runtime.NumCPU())
+		}
 		for _, p := range pages {
 			_ = p.Click("group-leave")
 		}

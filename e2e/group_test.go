@@ -11,6 +11,10 @@ import (
 	"ringo/e2e/stack"
 )
 
+// groupCapture is the camera format of group tests (PROTOCOL.md §7): several pages share
+// two cores.
+var groupCapture = []string{"video", "320x240@15"}
+
 // tiles returns the data-state of every group tile on p.
 func tiles(t *testing.T, p *browser.Page) []string {
 	t.Helper()
@@ -122,7 +126,7 @@ func TestGroupCallOfThreeBrowsers(t *testing.T) {
 	must(t, hs.Join(ctx, users[2], room))
 	var pages []*browser.Page
 	for _, u := range users {
-		pages = append(pages, openLoggedIn(t, u, room, false))
+		pages = append(pages, openLoggedIn(t, u, room, false, groupCapture...))
 	}
 	for _, p := range pages {
 		must(t, p.WaitEnabled("group-join", 30*time.Second))
@@ -187,7 +191,7 @@ func TestGroupCallWithAWidgetParticipant(t *testing.T) {
 	must(t, hs.Join(ctx, users[1], room))
 	must(t, hs.Join(ctx, users[2], room))
 	_, widget := openWidget(t, users[0], room, "")
-	pages := []*browser.Page{widget, openLoggedIn(t, users[1], room, false), openLoggedIn(t, users[2], room, false)}
+	pages := []*browser.Page{widget, openLoggedIn(t, users[1], room, false, groupCapture...), openLoggedIn(t, users[2], room, false, groupCapture...)}
 	for _, p := range pages {
 		must(t, p.WaitEnabled("group-join", 30*time.Second))
 	}

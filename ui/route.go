@@ -16,6 +16,9 @@ type Route struct {
 	ForceRelay bool
 	// Test knobs (PROTOCOL.md §7): invite lifetime and minimum time left to ring, in ms.
 	InviteLifetimeMS, MinRingMS int
+	// Capture asks the camera for a format, "320x240@15" (width x height @ fps); the
+	// end-to-end group tests use it to keep four pages within two cores.
+	Capture Capture
 	// Demo auto-login: homeserver, user and password.
 	Homeserver, User, Password string
 }
@@ -36,6 +39,7 @@ func ParseFragment(frag string) Route {
 	}
 	r.InviteLifetimeMS = positive(q.Get("lifetime"))
 	r.MinRingMS = positive(q.Get("minring"))
+	r.Capture = parseCapture(q.Get("video"))
 	if rid := q.Get("roomId"); strings.HasPrefix(rid, "!") && strings.Contains(rid, ":") && len(rid) <= 255 {
 		r.RoomID = id.RoomID(rid)
 	}
@@ -57,6 +61,9 @@ func (r Route) Fragment() string {
 	if r.MinRingMS > 0 {
 		q.Set("minring", strconv.Itoa(r.MinRingMS))
 	}
+	if r.Capture != (Capture{}) {
+		q.Set("video", r.Capture.String())
+	}
 	if len(q) == 0 {
 		return ""
 	}
@@ -70,4 +77,32 @@ func positive(s string) int {
 		return 0
 	}
 	return n
+}
+
+// Capture is a camera format; the zero value is the browser's default.
+type Capture struct{ Width, Height, FPS int }
+
+func (c Capture) String() string {
+	return strconv.Itoa(c.Width) + "x" + strconv.Itoa(c.Height) + "@" + strconv.Itoa(c.FPS)
+}
+
+// parseCapture reads "WxH@FPS"; anything else, or out of range, is the default.
+func parseCapture(s string) Capture {
+	size, fps, ok1 := strings.Cut(s, "@")
+	w, h, ok2 := strings.Cut(size, "x")
+	if !ok1 || !ok2 {
+		return Capture{}
+	}
+	var c Capture
+	var err1, err2, err3 error
+	c.Width, err1 = strconv.Atoi(w)
+	c.Height, err2 = strconv.Atoi(h)
+	c.FPS, err3 = strconv.Atoi(fps)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return Capture{}
+	}
+	if c.Width < 16 || c.Width > 4096 || c.Height < 16 || c.Height > 4096 || c.FPS < 1 || c.FPS > 60 {
+		return Capture{}
+	}
+	return c
 }

@@ -23,6 +23,9 @@ func TestParseFragment(t *testing.T) {
 		{"garbage is an empty route", "#%zz", ui.Route{}},
 		{"test knobs set the invite lifetime and minimum ring time", "#?lifetime=15000&minring=5000", ui.Route{InviteLifetimeMS: 15000, MinRingMS: 5000}},
 		{"knobs that are not positive numbers are ignored", "#?lifetime=-1&minring=soon", ui.Route{}},
+		{"video=WxH@FPS asks the camera for a format", "#?video=320x240@15", ui.Route{Capture: ui.Capture{Width: 320, Height: 240, FPS: 15}}},
+		{"a capture format out of range is ignored", "#?video=320x240@0", ui.Route{}},
+		{"a capture format with trailing junk is ignored", "#?video=320x240@15x", ui.Route{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.rule, func(t *testing.T) { is.New(t).Equal(ui.ParseFragment(tc.frag), tc.want) })

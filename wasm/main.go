@@ -39,6 +39,7 @@ func main() {
 	w.forceRelay = route.ForceRelay
 	w.lifetime = time.Duration(route.InviteLifetimeMS) * time.Millisecond
 	w.minRing = time.Duration(route.MinRingMS) * time.Millisecond
+	w.capture = route.Capture
 	dom, err := ui.Mount("app", w, defaultHomeserver())
 	if err != nil {
 		showFatal("Ringo could not build its page: " + err.Error())
@@ -77,6 +78,7 @@ type webApp struct {
 	forceRelay   bool
 	lifetime     time.Duration // test knobs; 0: the engine's defaults
 	minRing      time.Duration
+	capture      ui.Capture // camera format knob; zero = the browser's default
 	ctl          *app.Controller
 	client       *matrixclient.Client
 	cancel       context.CancelFunc
@@ -357,7 +359,7 @@ func (w *webApp) SelectRoom(roomID string) {
 	w.mu.Lock()
 	w.selected = id.RoomID(roomID)
 	r := ui.Route{RoomID: id.RoomID(roomID), ForceRelay: w.forceRelay,
-		InviteLifetimeMS: int(w.lifetime.Milliseconds()), MinRingMS: int(w.minRing.Milliseconds())}
+		InviteLifetimeMS: int(w.lifetime.Milliseconds()), MinRingMS: int(w.minRing.Milliseconds()), Capture: w.capture}
 	w.mu.Unlock()
 	setLocationHash(r.Fragment())
 	w.changed()
@@ -530,7 +532,8 @@ type recordingMedia struct {
 
 func (m *recordingMedia) Acquire(kind signalling.MediaKind, done func(signalling.LocalStream, error)) {
 	m.w.mu.Lock()
-	opts := browserrtc.MediaOptions{AudioDeviceID: m.w.mic, VideoDeviceID: m.w.cam}
+	opts := browserrtc.MediaOptions{AudioDeviceID: m.w.mic, VideoDeviceID: m.w.cam,
+		Width: m.w.capture.Width, Height: m.w.capture.Height, FrameRate: m.w.capture.FPS}
 	m.w.mu.Unlock()
 	browserrtc.NewMedia(opts).Acquire(kind, func(s signalling.LocalStream, err error) {
 		if err != nil {

@@ -345,3 +345,43 @@ func (p *Page) Screenshot(path string) error {
 	}
 	return os.WriteFile(path, buf, 0o644)
 }
+
+// CPUTime is the CPU time used so far by the page's Chromium (the browser process and
+// all its children: renderer, GPU, network, audio), from /proc. Linux only.
+func (p *Page) CPUTime() (time.Duration, error) {
+	c := chromedp.FromContext(p.ctx)
+	if c == nil || c.Browser == nil || c.Browser.Process() == nil {
+		return 0, errors.New("browser: no Chromium process for this page")
+	}
+	var total int64
+	var walk func(pid int) error
+	walk = func(pid int) error {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return err
+		}
+		// Fields after the command name (which may hold spaces) start after the last ')'.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) < 13 {
+			return fmt.Errorf("browser: short /proc/%d/stat", pid)
+		}
+		var ut, st int64
+		fmt.Sscan(f[11], &ut) // utime (field 14)
+		fmt.Sscan(f[12], &st) // stime (field 15)
+		total += ut + st
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		for _, t := range tasks {
+			kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
+			for _, k := range strings.Fields(string(kids)) {
+				var kid int
+				fmt.Sscan(k, &kid)
+				_ = walk(kid) // a child may exit meanwhile
+			}
+		}
+		return nil
+	}
+	if err := walk(c.Browser.Process().Pid); err != nil {
+		return 0, err
+	}
+	return time.Duration(total) * time.Second / 100, nil // USER_HZ is 100 on Linux
+}
