@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -44,10 +45,28 @@ type Session struct {
 	mu      sync.Mutex
 	legs    map[string]*leg // by peer Key()
 	reorder map[string]*Reorder[signalling.RoomEvent]
-	seq     map[string]uint64 // next seq per call id
-	seqOf   map[string]uint64 // seq given to each transaction (stable across retries)
-	known   map[string]bool   // peers in the latest participant list
+	seq     map[string]uint64    // next seq per call id
+	seqOf   map[string]uint64    // seq given to each transaction (stable across retries)
+	known   map[string]string    // peers in the latest participant list: key -> session id
+	held    map[string][]heldMsg // messages from devices not (yet) in the call, by peer key
 	left    bool
+}
+
+// Messages from a device that is not in the participant list are held until its member
+// event arrives (to-device and room state travel separately), then delivered; a device
+// that never joins cannot open a leg: nothing of ours is answered or sent to it
+// (PROTOCOL.md §7: at most 50 messages or 30 s per sender).
+const (
+	heldMax = 50
+	heldFor = 30 * time.Second
+)
+
+type heldMsg struct {
+	evType  string
+	sender  id.UserID
+	session string // the sender's session id
+	content json.RawMessage
+	at      time.Time
 }
 
 type leg struct {
@@ -87,13 +106,35 @@ func (s *Session) Update(participants []Device) {
 		return
 	}
 	want := map[string]Device{}
-	s.known = map[string]bool{}
+	s.known = map[string]string{}
 	for _, p := range participants {
 		if p.Key() != s.cfg.Me.Key() {
 			want[p.Key()] = p
-			s.known[p.Key()] = true
+			s.known[p.Key()] = p.Session
 		}
 	}
+	var release []heldMsg
+	now := s.cfg.Clock.Now()
+	for k, msgs := range s.held {
+		var keep []heldMsg
+		for _, h := range freshHeld(msgs, now) {
+			if sess, ok := s.known[k]; ok && (h.session == "" || h.session == sess) {
+				release = append(release, h)
+			} else {
+				keep = append(keep, h) // still unknown, or another session of it (stale or not yet seen)
+			}
+		}
+		if len(keep) > 0 {
+			s.held[k] = keep
+		} else {
+			delete(s.held, k)
+		}
+	}
+	defer func() {
+		for _, h := range release {
+			s.HandleToDevice(h.evType, h.sender, h.content)
+		}
+	}()
 	var hangups []*leg
 	var place []Device
 	for k, l := range s.legs {
@@ -167,7 +208,8 @@ func (s *Session) legMedia() signalling.Media {
 // newLeg makes the engine of one peer's leg.
 func (s *Session) newLeg(p Device) *leg {
 	s.mu.Lock()
-	l := &leg{peer: p, confirmed: p.Expires.After(s.cfg.Clock.Now()) || s.known[p.Key()]}
+	_, known := s.known[p.Key()]
+	l := &leg{peer: p, confirmed: p.Expires.After(s.cfg.Clock.Now()) || known}
 	s.mu.Unlock()
 	cfg := signalling.Config{
 		Room: s.cfg.Room, UserID: s.cfg.Me.User, DeviceID: s.cfg.Me.Device,
@@ -250,9 +292,9 @@ func (o *legObserver) Problem(callID string, err error) {
 }
 
 // HandleToDevice takes one to-device message (type, sender, raw content). Messages for
-// another conference or another session of ours are dropped; the rest are put in seq
-// order per (sender device, call) and given to the sender's leg, which is created when a
-// lower peer calls us.
+// another conference or another session of ours are dropped; those from a device not in
+// the call are held (see heldMax); the rest are put in seq order per (sender device,
+// call) and given to the sender's leg, which is created when a lower peer calls us.
 func (s *Session) HandleToDevice(evType string, sender id.UserID, content json.RawMessage) {
 	c, err := callevent.Parse(evType, content)
 	if err != nil {
@@ -269,6 +311,21 @@ func (s *Session) HandleToDevice(evType string, sender id.UserID, content json.R
 		OriginServerTS: now.UnixMilli(), ReceivedAt: now, Content: content}
 	s.mu.Lock()
 	if s.left {
+		s.mu.Unlock()
+		return
+	}
+	if sess, ok := s.known[peer.Key()]; !ok || (peer.Session != "" && peer.Session != sess) {
+		// Not in the call (yet), or from a session of it we do not know (an old one, or a
+		// new one whose member event is still on its way): hold it, bounded, until the
+		// member event shows that session; stale ones expire.
+		if s.held == nil {
+			s.held = map[string][]heldMsg{}
+		}
+		q := append(freshHeld(s.held[peer.Key()], now), heldMsg{evType: evType, sender: sender, session: peer.Session, content: content, at: now})
+		if len(q) > heldMax {
+			q = q[len(q)-heldMax:]
+		}
+		s.held[peer.Key()] = q
 		s.mu.Unlock()
 		return
 	}
@@ -307,6 +364,15 @@ func (s *Session) HandleToDevice(evType string, sender id.UserID, content json.R
 	if l.mgr != nil {
 		l.mgr.HandleBatch(signalling.Batch{Events: ready})
 	}
+}
+
+// freshHeld drops held messages older than heldFor.
+func freshHeld(msgs []heldMsg, now time.Time) []heldMsg {
+	i := 0
+	for i < len(msgs) && now.Sub(msgs[i].at) > heldFor {
+		i++
+	}
+	return msgs[i:]
 }
 
 // Legs lists the current legs' peers.
