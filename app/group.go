@@ -341,37 +341,34 @@ func (pl powerLevels) eventLevel(t string) int {
 	return pl.num(pl["state_default"], 50)
 }
 
-// CanFixGroupPowerLevels reports whether we may change the room's power levels so that
-// members can use group calls (room admins can).
-func (c *Controller) CanFixGroupPowerLevels(room id.RoomID) bool {
+// readPowerLevels fetches the room's m.room.power_levels.
+func (c *Controller) readPowerLevels(room id.RoomID) (powerLevels, error) {
 	sr, ok := c.client.(StateReader)
 	if !ok {
-		return false
+		return nil, ErrGroupUnsupported
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 	defer cancel()
 	var pl powerLevels
 	if err := sr.GetState(ctx, room, "m.room.power_levels", "", &pl); err != nil {
-		return false
+		return nil, err
 	}
-	return pl.userLevel(c.me) >= pl.eventLevel("m.room.power_levels")
+	return pl, nil
+}
+
+// CanFixGroupPowerLevels reports whether we may change the room's power levels so that
+// members can use group calls (room admins can).
+func (c *Controller) CanFixGroupPowerLevels(room id.RoomID) bool {
+	pl, err := c.readPowerLevels(room)
+	return err == nil && pl.userLevel(c.me) >= pl.eventLevel("m.room.power_levels")
 }
 
 // GroupNeedsFix reports whether ordinary members of the room may not join its group call
 // (its power levels keep the call state events above users_default) while we could
 // change that: the case where an admin should be offered FixGroupPowerLevels.
 func (c *Controller) GroupNeedsFix(room id.RoomID) bool {
-	sr, ok := c.client.(StateReader)
-	if !ok {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-	defer cancel()
-	var pl powerLevels
-	if err := sr.GetState(ctx, room, "m.room.power_levels", "", &pl); err != nil {
-		return false
-	}
-	return pl.userLevel(c.me) >= pl.eventLevel("m.room.power_levels") && !pl.membersMayCall()
+	pl, err := c.readPowerLevels(room)
+	return err == nil && pl.userLevel(c.me) >= pl.eventLevel("m.room.power_levels") && !pl.membersMayCall()
 }
 
 // membersMayCall: a member at users_default may write the group call state events.
@@ -387,15 +384,12 @@ func (pl powerLevels) membersMayCall() bool {
 
 // FixGroupPowerLevels lets every member set the group call state events (level 0).
 func (c *Controller) FixGroupPowerLevels(room id.RoomID) error {
-	sr, ok1 := c.client.(StateReader)
-	ss, ok2 := c.client.(StateSender)
-	if !ok1 || !ok2 {
+	ss, ok := c.client.(StateSender)
+	if !ok {
 		return ErrGroupUnsupported
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-	defer cancel()
-	var pl powerLevels
-	if err := sr.GetState(ctx, room, "m.room.power_levels", "", &pl); err != nil {
+	pl, err := c.readPowerLevels(room)
+	if err != nil {
 		return err
 	}
 	evs, _ := pl["events"].(map[string]any)
@@ -406,5 +400,7 @@ func (c *Controller) FixGroupPowerLevels(room id.RoomID) error {
 		evs[t] = 0
 	}
 	pl["events"] = evs
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
 	return ss.SendState(ctx, room, "m.room.power_levels", "", pl)
 }

@@ -269,37 +269,39 @@ func TestLegFromAnInviteEndsWhenThePeerLeaves(t *testing.T) {
 	is.Equal(len(b.s.Legs()), 0)
 }
 
-// An invite from a device whose member event has not reached us is held, not answered:
-// a room member outside the call cannot get our camera by sending one. Once its member
-// event arrives the held messages are delivered and the pair connects.
-func TestMessagesFromADeviceNotInTheCallAreHeldUntilItJoins(t *testing.T) {
-	is := is.New(t)
-	m := newMesh(t, 4)
-	a := m.join("@a:hs", "A", "s1")
-	b := m.join("@b:hs", "B", "s1")
-	b.s.Update([]groupcall.Device{b.dev}) // b does not know a yet
-	a.s.Update(m.participants())         // a (lower) calls b
-	m.run(2 * time.Second)
-	is.Equal(len(b.s.Legs()), 0) // held: b opened nothing, answered nothing
-	is.Equal(len(b.peers.All()), 0)
-	b.s.Update(m.participants()) // a's member event arrives
-	m.run(3 * time.Second)
-	is.NoErr(m.connectedPairs())
-}
-
-// Held messages expire: a device that never joins leaves nothing behind. (Messages from
-// an old session of a peer, such as delayed hangups after a reload, are held the same
-// way and never reach its new leg: TestLeaveRejoinAndNewSession.)
-func TestHeldMessagesExpire(t *testing.T) {
-	is := is.New(t)
-	m := newMesh(t, 5)
-	a := m.join("@a:hs", "A", "s1")
-	b := m.join("@b:hs", "B", "s1")
-	b.s.Update([]groupcall.Device{b.dev})
-	a.s.Update(m.participants())
-	m.run(31 * time.Second)
-	b.s.Update(m.participants()) // too late: the held invite has expired
-	m.run(time.Second)
-	is.Equal(len(b.s.Legs()), 0) // the expired invite opened nothing (b waits for a to call)
-	is.Equal(len(b.peers.All()), 0)
+// Messages from a device whose member event has not reached us are held, not acted on: a
+// room member outside the call cannot get our camera by sending an invite. When its member
+// event arrives in time the held messages are delivered and the pair connects; held
+// messages expire after 30 s and leave nothing behind. (Messages from an old session of
+// a peer, such as delayed hangups after a reload, are held the same way and never reach
+// its new leg: TestLeaveRejoinAndNewSession.)
+func TestMessagesFromADeviceNotInTheCallAreHeld(t *testing.T) {
+	tests := []struct {
+		rule      string
+		learnAt   time.Duration // when b sees a's member event
+		connected bool
+	}{
+		{"held messages are delivered when the member event arrives", 2 * time.Second, true},
+		{"held messages expire after 30 s", 31 * time.Second, false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.rule, func(t *testing.T) {
+			is := is.New(t)
+			m := newMesh(t, int64(4+i))
+			a := m.join("@a:hs", "A", "s1")
+			b := m.join("@b:hs", "B", "s1")
+			b.s.Update([]groupcall.Device{b.dev}) // b does not know a yet
+			a.s.Update(m.participants())          // a (lower) calls b
+			m.run(tt.learnAt)
+			is.Equal(len(b.s.Legs()), 0) // held: b opened nothing, answered nothing
+			is.Equal(len(b.peers.All()), 0)
+			b.s.Update(m.participants())
+			m.run(3 * time.Second)
+			if tt.connected {
+				is.NoErr(m.connectedPairs())
+			} else {
+				is.Equal(len(b.peers.All()), 0) // the expired invite opened nothing
+			}
+		})
+	}
 }
