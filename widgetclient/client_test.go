@@ -45,6 +45,18 @@ func (r *recorder) last() widgetclient.Message {
 	return r.posted[len(r.posted)-1]
 }
 
+// find returns the latest posted message that matches.
+func (r *recorder) find(match func(widgetclient.Message) bool) (widgetclient.Message, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.posted) - 1; i >= 0; i-- {
+		if match(r.posted[i]) {
+			return r.posted[i], true
+		}
+	}
+	return widgetclient.Message{}, false
+}
+
 func (r *recorder) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.posted) }
 
 func (r *recorder) RoomEvent(raw json.RawMessage) {
