@@ -107,31 +107,25 @@ func (w *webApp) pollSpeaking(ctx context.Context, ctl *app.Controller) {
 			return
 		case <-tick.C:
 		}
+		// Forget closed peers (1:1 calls and legs that ended).
 		w.mu.Lock()
-		peers := append([]*browserrtc.Peer(nil), w.peers...)
+		live := w.peers[:0]
+		for _, p := range w.peers {
+			if !p.Closed() {
+				live = append(live, p)
+			}
+		}
+		w.peers = live
+		peers := append([]*browserrtc.Peer(nil), live...)
 		w.mu.Unlock()
 		if _, in := ctl.Group(); !in {
-			var live []*browserrtc.Peer
-			for _, p := range peers {
-				if !p.Closed() {
-					live = append(live, p)
-				}
-			}
-			w.mu.Lock()
-			w.peers = append(live, w.peers[len(peers):]...)
-			w.mu.Unlock()
 			continue
 		}
-		var live []*browserrtc.Peer
 		now := time.Now()
 		for _, p := range peers {
 			sctx, cancel := context.WithTimeout(ctx, time.Second)
 			st, err := p.Stats(sctx)
 			cancel()
-			if errors.Is(err, browserrtc.ErrClosed) {
-				continue // forget closed peers
-			}
-			live = append(live, p)
 			if err != nil {
 				continue
 			}
@@ -142,7 +136,6 @@ func (w *webApp) pollSpeaking(ctx context.Context, ctl *app.Controller) {
 			w.mu.Unlock()
 		}
 		w.mu.Lock()
-		w.peers = append(live, w.peers[len(peers):]...)
 		sp := w.speaking.Now(now)
 		changed := !sameSet(sp, w.speakingNow)
 		w.speakingNow = sp
