@@ -104,6 +104,13 @@ func (m *mesh) join(user, device, session string) *member {
 	return mem
 }
 
+// drop takes a member off the bus and out of the participants (its member event is gone).
+func (m *mesh) drop(mem *member) {
+	m.mu.Lock()
+	delete(m.sessions, mem.dev.Key())
+	m.mu.Unlock()
+}
+
 func (m *mesh) participants() []groupcall.Device {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -212,9 +219,7 @@ func TestLeaveRejoinAndNewSession(t *testing.T) {
 
 	// c leaves: the others hang up their legs to it.
 	c.s.Leave()
-	m.mu.Lock()
-	delete(m.sessions, c.dev.Key())
-	m.mu.Unlock()
+	m.drop(c)
 	m.update()
 	m.run(2 * time.Second)
 	is.NoErr(m.connectedPairs())
@@ -239,9 +244,7 @@ func TestVanishedMemberExpires(t *testing.T) {
 	m.run(3 * time.Second)
 	is.NoErr(m.connectedPairs())
 	// c stops answering (no Leave); its device expires from the member state.
-	m.mu.Lock()
-	delete(m.sessions, c.dev.Key())
-	m.mu.Unlock()
+	m.drop(c)
 	m.update()
 	m.run(2 * time.Second)
 	is.NoErr(m.connectedPairs())
@@ -261,9 +264,7 @@ func TestLegFromAnInviteEndsWhenThePeerLeaves(t *testing.T) {
 	m.run(3 * time.Second)
 	is.NoErr(m.connectedPairs())
 	a.s.Leave()
-	m.mu.Lock()
-	delete(m.sessions, a.dev.Key())
-	m.mu.Unlock()
+	m.drop(a)
 	b.s.Update(m.participants())
 	m.run(time.Second)
 	is.Equal(len(b.s.Legs()), 0)

@@ -15,6 +15,7 @@ import (
 
 	"ringo/matrixclient"
 	"ringo/signalling"
+	"ringo/signalling/signallingtest"
 	"ringo/widgetclient"
 )
 
@@ -64,17 +65,25 @@ func pushEvent(c *widgetclient.Client, ev map[string]any) {
 	c.Handle(host, b)
 }
 
+// startTransport runs a transport against the scripted host until content_loaded, then
+// approves caps.
+func startTransport(t *testing.T, caps ...string) (*widgetclient.Client, *recorder, *signallingtest.Clock, *widgetclient.Transport, *engineSide, context.Context) {
+	t.Helper()
+	c, r, clk := newClient()
+	tr := widgetclient.NewTransport(c, params, clk)
+	eng := &engineSide{}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() { _ = tr.Run(ctx, eng) }()
+	waitUntil(t, func() bool { return r.count() >= 1 }) // content_loaded
+	approve(c, caps...)
+	return c, r, clk, tr, eng, ctx
+}
+
 func TestTransport(t *testing.T) {
 	t.Run("call events become one batch after a quiet period; members become the room", func(t *testing.T) {
 		is := is.New(t)
-		c, r, clk := newClient()
-		tr := widgetclient.NewTransport(c, params, clk)
-		eng := &engineSide{}
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go func() { _ = tr.Run(ctx, eng) }()
-		waitUntil(t, func() bool { return r.count() >= 1 }) // content_loaded
-		approve(c, widgetclient.OneToOneCapabilities(params.RoomID)...)
+		c, _, clk, tr, eng, _ := startTransport(t, widgetclient.OneToOneCapabilities(params.RoomID)...)
 		waitUntil(t, func() bool { _, _, s := eng.snapshot(); return len(s) == 1 })
 		_, _, st := eng.snapshot()
 		is.NoErr(st[0])
@@ -100,14 +109,7 @@ func TestTransport(t *testing.T) {
 	})
 	t.Run("denied call capabilities are reported and sends fail permanently", func(t *testing.T) {
 		is := is.New(t)
-		c, r, clk := newClient()
-		tr := widgetclient.NewTransport(c, params, clk)
-		eng := &engineSide{}
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go func() { _ = tr.Run(ctx, eng) }()
-		waitUntil(t, func() bool { return r.count() >= 1 })
-		approve(c, widgetclient.CapTimeline(params.RoomID))
+		_, r, _, tr, eng, _ := startTransport(t, widgetclient.CapTimeline(params.RoomID))
 		waitUntil(t, func() bool { _, _, s := eng.snapshot(); return len(s) == 1 })
 		_, _, st := eng.snapshot()
 		is.True(errors.Is(st[0], widgetclient.ErrCannotCall))
@@ -124,14 +126,7 @@ func TestTransport(t *testing.T) {
 	})
 	t.Run("TURN comes from update_turn_servers; sends go through send_event", func(t *testing.T) {
 		is := is.New(t)
-		c, r, clk := newClient()
-		tr := widgetclient.NewTransport(c, params, clk)
-		eng := &engineSide{}
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go func() { _ = tr.Run(ctx, eng) }()
-		waitUntil(t, func() bool { return r.count() >= 1 })
-		approve(c, widgetclient.OneToOneCapabilities(params.RoomID)...)
+		c, r, _, tr, _, _ := startTransport(t, widgetclient.OneToOneCapabilities(params.RoomID)...)
 		c.Handle(host, toWidget("update_turn_servers", `{"uris":["turn:t"],"username":"u","password":"p"}`))
 		servers, _, err := tr.TURN(context.Background())
 		is.NoErr(err)
@@ -154,14 +149,7 @@ func TestTransport(t *testing.T) {
 
 func TestTransportForGroupCalls(t *testing.T) {
 	is := is.New(t)
-	c, r, clk := newClient()
-	tr := widgetclient.NewTransport(c, params, clk)
-	eng := &engineSide{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = tr.Run(ctx, eng) }()
-	waitUntil(t, func() bool { return r.count() >= 1 })
-	approve(c, widgetclient.GroupCallCapabilities(params.RoomID, params.UserID)...)
+	c, r, _, tr, eng, ctx := startTransport(t, widgetclient.GroupCallCapabilities(params.RoomID, params.UserID)...)
 	waitUntil(t, func() bool { _, _, s := eng.snapshot(); return len(s) == 1 })
 
 	// Call state pushed by the host reaches the room's CallState.
